@@ -1,0 +1,5 @@
+"""`python -m vpclab` runs the command line."""
+
+from vpclab.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""The `vpclab` command (Typer + Rich). Thin: every verdict comes from the engine."""
+
+from __future__ import annotations
+
+import typer
+
+from vpclab import __version__
+
+app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering.", no_args_is_help=True,
+                  add_completion=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vpclab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """Security groups (stateful), network ACLs (stateless) and connection tracking, explained."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,23 @@
+"""Stable explanation codes: AWS Reachability Analyzer's where one fits, vpclab's own otherwise."""
+
+# Reachability Analyzer codes
+ENI_SG_RULES_MISMATCH = "ENI_SG_RULES_MISMATCH"          # no security group rule admits the packet
+SUBNET_ACL_RESTRICTION = "SUBNET_ACL_RESTRICTION"        # a network ACL entry (or the * rule) denies it
+NO_ROUTE_TO_DESTINATION = "NO_ROUTE_TO_DESTINATION"      # the route table has no route for it
+IGW_PRIVATE_IP_ASSOCIATION = "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"  # no public IP to translate
+
+# vpclab's own
+SG_RULE_MATCH = "SG_RULE_MATCH"                          # admitted by a rule; a tracked entry is created if it can be
+SG_RULE_MATCH_UNTRACKED = "SG_RULE_MATCH_UNTRACKED"      # admitted by a rule, flow untracked (judged on every packet)
+SG_RULE_MATCH_STATELESS = "SG_RULE_MATCH_STATELESS"      # admitted by a rule, but the packet cannot open an entry
+CONNTRACK_MATCH = "CONNTRACK_MATCH"                      # admitted by a tracked connection
+CONNTRACK_EXPIRED = "CONNTRACK_EXPIRED"                  # its tracked connection timed out and no rule admits it
+CONNTRACK_TABLE_FULL = "CONNTRACK_TABLE_FULL"            # a new flow, and the ENI's table is full
+UNTRACKED_FLOW_RULE_REMOVED = "UNTRACKED_FLOW_RULE_REMOVED"  # an untracked flow whose admitting rule is gone
+NACL_RULE_MATCH = "NACL_RULE_MATCH"                      # a network ACL entry allows it
+NACL_NOT_EVALUATED = "NACL_NOT_EVALUATED_WITHIN_SUBNET"  # same subnet: NACLs do not apply
+ROUTE_LOCAL = "ROUTE_LOCAL"                              # delivered by the VPC's local route
+ROUTE_IGW = "ROUTE_INTERNET_GATEWAY"                     # through the internet gateway (1:1 translation)
+NOT_FILTERED_SERVICE = "NOT_FILTERED_AMAZON_SERVICE"     # Amazon DNS, IMDS, Time Sync: never filtered
+NO_HOST_AT_DESTINATION = "NO_HOST_AT_DESTINATION"        # no interface holds the destination address
+SOURCE_DEST_CHECK = "SOURCE_DEST_CHECK"                  # the source address is not the sender's

@@ -1,0 +1,147 @@
+"""Compiled rule lookup: rules become bitmasks over elementary address and port intervals.
+
+A packet's (address, port) falls in one address interval and one port interval; the AND of their masks
+is the set of matching rules, and its lowest bit is the first rule in order (what a NACL needs). Cost per
+lookup is two binary searches and one AND, whatever the number of rules. `LinearIndex` is the plain scan
+with the same interface, kept as the reference that property tests and benchmarks compare against.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+
+from vpclab.model.protocols import ALL, ICMP, ICMPV6, IcmpMatch, PortRange, has_ports, is_icmp
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchItem:
+    """One rule flattened for matching: its bit, protocol, address spans per family and port-dimension span."""
+
+    bit: int
+    proto: int
+    v4: tuple[Span, ...]
+    v6: tuple[Span, ...]
+    first: int = 0
+    last: int = 0xFFFF
+
+    def spans(self, version: int) -> tuple[Span, ...]:
+        return self.v4 if version == 4 else self.v6
+
+    def matches(self, version: int, proto: int, addr: int, key: int) -> bool:
+        """The plain definition of a match, used by the reference scan."""
+        if self.proto != ALL and self.proto != proto:
+            return False
+        if not self.first <= key <= self.last:
+            return False
+        return any(lo <= addr <= hi for lo, hi in self.spans(version))
+
+
+def port_span(proto: int, ports: PortRange, icmp: IcmpMatch) -> Span:
+    """The rule's span on the port dimension: TCP/UDP ports, or ICMP `type << 8 | code`."""
+    if has_ports(proto):
+        return ports.first, ports.last
+    if is_icmp(proto) and not icmp.is_all:
+        if icmp.code == ALL:
+            return icmp.type << 8, icmp.type << 8 | 0xFF
+        value = icmp.type << 8 | icmp.code
+        return value, value
+    return 0, 0xFFFF
+
+
+def packet_key(proto: int, dport: int, icmp_type: int, icmp_code: int) -> int:
+    """The packet's value on the port dimension (destination port, or ICMP type/code)."""
+    if proto == 6 or proto == 17:
+        return dport
+    if proto == ICMP or proto == ICMPV6:
+        return icmp_type << 8 | icmp_code
+    return 0
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    spans.sort()
+    merged: list[list[int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
+
+
+def _intervals(spans: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
+    """Sweep spans tagged with bits into sorted interval starts and the mask of bits covering each interval."""
+    per_bit: dict[int, list[Span]] = defaultdict(list)
+    for lo, hi, bit in spans:
+        per_bit[bit].append((lo, hi))
+    adds: dict[int, int] = defaultdict(int)
+    removes: dict[int, int] = defaultdict(int)
+    for bit, bit_spans in per_bit.items():
+        flag = 1 << bit
+        for lo, hi in _merge(bit_spans):
+            adds[lo] |= flag
+            removes[hi + 1] |= flag
+    bounds: list[int] = []
+    masks: list[int] = []
+    current = 0
+    for point in sorted(set(adds) | set(removes) | {0}):
+        current = (current & ~removes.get(point, 0)) | adds.get(point, 0)
+        if masks and masks[-1] == current:
+            continue
+        bounds.append(point)
+        masks.append(current)
+    return bounds, masks
+
+
+class RuleIndex:
+    """Bitmask lookup over (family, protocol) → address intervals × port intervals."""
+
+    __slots__ = ("_tables", "size")
+
+    def __init__(self, items: list[MatchItem]) -> None:
+        self.size = len(items)
+        self._tables: dict[tuple[int, int], tuple[list[int], list[int], list[int], list[int]]] = {}
+        protocols = {item.proto for item in items if item.proto != ALL} | {ALL}
+        for version in (4, 6):
+            for proto in protocols:
+                members = [i for i in items if (i.proto == proto or i.proto == ALL) and i.spans(version)]
+                if not members:
+                    continue
+                abounds, amasks = _intervals([(lo, hi, i.bit) for i in members for lo, hi in i.spans(version)])
+                pbounds, pmasks = _intervals([(i.first, i.last, i.bit) for i in members])
+                self._tables[(version, proto)] = (abounds, amasks, pbounds, pmasks)
+
+    def match(self, version: int, proto: int, addr: int, key: int) -> int:
+        """The mask of matching rules (bit i = rule i); 0 when none match."""
+        table = self._tables.get((version, proto))
+        if table is None:
+            table = self._tables.get((version, ALL))
+            if table is None:
+                return 0
+        abounds, amasks, pbounds, pmasks = table
+        return amasks[bisect_right(abounds, addr) - 1] & pmasks[bisect_right(pbounds, key) - 1]
+
+
+class LinearIndex:
+    """The reference: scan every rule. Same interface as RuleIndex."""
+
+    __slots__ = ("_items", "size")
+
+    def __init__(self, items: list[MatchItem]) -> None:
+        self._items = list(items)
+        self.size = len(items)
+
+    def match(self, version: int, proto: int, addr: int, key: int) -> int:
+        mask = 0
+        for item in self._items:
+            if item.matches(version, proto, addr, key):
+                mask |= 1 << item.bit
+        return mask
+
+
+def lowest_bit(mask: int) -> int:
+    """Index of the lowest set bit (the first matching rule); mask must be non-zero."""
+    return (mask & -mask).bit_length() - 1

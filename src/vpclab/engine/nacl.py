@@ -1,0 +1,32 @@
+"""Network ACLs compiled per (ACL, direction): lowest number first, first match wins, then the `*` deny."""
+
+from __future__ import annotations
+
+from vpclab.model.addresses import span
+from vpclab.model.policy import NetworkAcl
+from vpclab.model.rules import Action, Direction, NaclEntry
+from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex, lowest_bit, port_span
+
+
+class NaclPolicy:
+    """One direction of one network ACL; bit i of a match mask is the i-th entry in number order."""
+
+    __slots__ = ("id", "direction", "entries", "allow", "index")
+
+    def __init__(self, acl: NetworkAcl, direction: Direction, linear: bool = False) -> None:
+        self.id = acl.id
+        self.direction = direction
+        self.entries: tuple[NaclEntry, ...] = acl.entries(direction)  # sorted by number
+        self.allow = tuple(e.action is Action.ALLOW for e in self.entries)
+        items = []
+        for bit, entry in enumerate(self.entries):
+            cidr_span = (span(entry.cidr),)
+            first, last = port_span(entry.protocol, entry.ports, entry.icmp)
+            v4, v6 = (cidr_span, ()) if entry.cidr.version == 4 else ((), cidr_span)
+            items.append(MatchItem(bit, entry.protocol, v4, v6, first, last))
+        self.index: RuleIndex | LinearIndex = LinearIndex(items) if linear else RuleIndex(items)
+
+    def decide(self, version: int, proto: int, addr: int, key: int) -> int:
+        """The position of the deciding entry, or -1 for the `*` deny."""
+        mask = self.index.match(version, proto, addr, key)
+        return lowest_bit(mask) if mask else -1

@@ -1,0 +1,154 @@
+"""Which filters a packet meets between two addresses: same subnet, across subnets, or through the IGW."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from vpclab.engine import codes
+from vpclab.model.network import Host, Network
+
+#: Addresses neither security groups nor NACLs filter: Amazon DNS, IMDS, Time Sync (IPv4 and IPv6).
+SERVICE_ADDRESSES: dict[int, str] = {
+    int(ipaddress.ip_address("169.254.169.253")): "Amazon DNS",
+    int(ipaddress.ip_address("169.254.169.254")): "instance metadata (IMDS)",
+    int(ipaddress.ip_address("169.254.169.123")): "Amazon Time Sync",
+    int(ipaddress.ip_address("fd00:ec2::253")): "Amazon DNS",
+    int(ipaddress.ip_address("fd00:ec2::254")): "instance metadata (IMDS)",
+    int(ipaddress.ip_address("fd00:ec2::123")): "Amazon Time Sync",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The path between two addresses: the ENIs and subnet NACLs on it, and any IGW translation.
+
+    `sender`/`receiver` name VPC hosts whose security groups apply; `nacl_out`/`nacl_in` are the subnets
+    whose NACLs apply (None within a subnet). A route with `drop_code` set cannot be taken at all.
+    """
+
+    sender: str | None = None
+    receiver: str | None = None
+    delivered_to: str | None = None
+    nacl_out: str | None = None
+    nacl_in: str | None = None
+    same_subnet: str | None = None
+    new_src: int | None = None
+    new_dst: int | None = None
+    igw: bool = False
+    service: str | None = None
+    drop_code: str | None = None
+    drop_reason: str = ""
+
+
+class Router:
+    """Resolves routes from a network's address plan; results are cached per (src, dst)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.private: dict[int, Host] = {}
+        self.public: dict[int, Host] = {}
+        self.internet: dict[int, Host] = {}
+        for host in network.hosts.values():
+            if host.internet:
+                self.internet[int(host.ip)] = host
+                continue
+            self.private[int(host.ip)] = host
+            if host.ipv6 is not None:
+                self.private[int(host.ipv6)] = host
+            if host.public_ip is not None:
+                self.public[int(host.public_ip)] = host
+        vpc = network.vpc
+        self.services = dict(SERVICE_ADDRESSES)
+        self.services[int(vpc.dns_address)] = "Amazon DNS (VPC base + 2)"
+        self.vpc_v4 = (int(vpc.cidr.network_address), int(vpc.cidr.broadcast_address))
+        self.vpc_v6 = ((int(vpc.ipv6_cidr.network_address), int(vpc.ipv6_cidr.broadcast_address))
+                       if vpc.ipv6_cidr is not None else None)
+        self._cache: dict[tuple[int, int, bool], Route] = {}
+
+    def route(self, src: int, dst: int, v6: bool) -> Route:
+        key = (src, dst, v6)
+        route = self._cache.get(key)
+        if route is None:
+            route = self._cache[key] = self._resolve(src, dst, v6)
+        return route
+
+    def in_vpc(self, address: int, v6: bool) -> bool:
+        block = self.vpc_v6 if v6 else self.vpc_v4
+        return block is not None and block[0] <= address <= block[1]
+
+    def _resolve(self, src: int, dst: int, v6: bool) -> Route:
+        sender = self.private.get(src)
+        if sender is not None:
+            return self._from_vpc(sender, dst, v6)
+        outsider = self.internet.get(src)
+        if outsider is not None:
+            return self._from_internet(outsider, dst, v6)
+        if src in self.services and dst in self.private:
+            return Route(delivered_to=self.private[dst].name, service=self.services[src])
+        return Route(drop_code=codes.SOURCE_DEST_CHECK,
+                     drop_reason="the source address belongs to no host: the ENI's source/destination check drops it")
+
+    def _from_vpc(self, sender: Host, dst: int, v6: bool) -> Route:
+        network = self.network
+        src_subnet = network.subnets[sender.subnet or ""]
+        if dst in self.services:
+            return Route(sender=None, service=self.services[dst])
+        receiver = self.private.get(dst)
+        if receiver is not None:
+            dst_subnet = network.subnets[receiver.subnet or ""]
+            if dst_subnet.name == src_subnet.name:
+                return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
+                             same_subnet=src_subnet.name)
+            return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
+                         nacl_out=src_subnet.name, nacl_in=dst_subnet.name)
+        if self.in_vpc(dst, v6):
+            return Route(drop_code=codes.NO_HOST_AT_DESTINATION,
+                         drop_reason=f"no network interface in the VPC holds {_ip(dst, v6)}")
+        # leaves the VPC: needs a public subnet (0.0.0.0/0 → IGW) and, for IPv4, a public IP to translate to
+        if not src_subnet.public:
+            return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
+                         drop_reason=f"subnet {src_subnet.name} has no route to {_ip(dst, v6)} "
+                                     "(no 0.0.0.0/0 route to an internet gateway: the subnet is private)")
+        new_src = None
+        if not v6:
+            if sender.public_ip is None:
+                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION,
+                             drop_reason=f"{sender.name} has no public IP, so the internet gateway cannot "
+                                         "translate its private address")
+            new_src = int(sender.public_ip)
+        target = self.public.get(dst) if not v6 else None
+        if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
+            target_subnet = network.subnets[target.subnet or ""]
+            if not target_subnet.public:
+                return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
+                             drop_reason=f"{target.name}'s subnet {target_subnet.name} is private: "
+                                         "its public IP is not reachable")
+            return Route(sender=sender.name, receiver=target.name, delivered_to=target.name,
+                         nacl_out=src_subnet.name, nacl_in=target_subnet.name,
+                         new_src=new_src, new_dst=int(target.ip), igw=True)
+        outsider = self.internet.get(dst)
+        return Route(sender=sender.name, delivered_to=outsider.name if outsider else None,
+                     nacl_out=src_subnet.name, new_src=new_src, igw=True)
+
+    def _from_internet(self, outsider: Host, dst: int, v6: bool) -> Route:
+        network = self.network
+        target = self.private.get(dst) if v6 else self.public.get(dst)
+        if target is None:
+            if dst in self.internet:
+                return Route(delivered_to=self.internet[dst].name)
+            if self.in_vpc(dst, v6) or dst in self.private:
+                return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
+                             drop_reason=f"{_ip(dst, v6)} is a private address: it is not reachable from the internet")
+            return Route(delivered_to=None)
+        subnet = network.subnets[target.subnet or ""]
+        if not subnet.public:
+            return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
+                         drop_reason=f"{target.name}'s subnet {subnet.name} is private "
+                                     "(no route to an internet gateway)")
+        return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet.name,
+                     new_dst=None if v6 else int(target.ip), igw=True)
+
+
+def _ip(value: int, v6: bool) -> str:
+    return str(ipaddress.IPv6Address(value) if v6 else ipaddress.IPv4Address(value))
