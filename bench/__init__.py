@@ -1,0 +1,11 @@
+"""vpclab benchmarks: run with `make bench` or `.venv/bin/python -m bench` from the project root.
+
+Two benchmarks, both timed with `time.perf_counter` here (never in the tests):
+
+* `established` — data packets of established TCP flows through the full cross-subnet path
+  (SG egress → NACL egress → NACL ingress → SG ingress, with conntrack on both ENIs), in packets/s.
+* `rules` — new-flow decisions against security groups of 100, 1,000 and 10,000 rules: the compiled
+  bitmask lookup against the plain linear scan, compile time, and full `Engine.evaluate` on fresh SYNs.
+
+See docs/benchmarks.md for what each measures and the latest figures.
+"""

@@ -1,0 +1,230 @@
+"""The simulator: hosts exchanging packets on a virtual clock, every packet judged by the engine.
+
+A small API for the lab runner and tests: `listen`, `connect`, `send`, `close`, `udp`, `ping`, `icmp`,
+`wait`, `apply` (a configuration change). Each action settles the network and returns what happened,
+with the packets it caused (time, packet, verdict).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vpclab.engine import Engine, EngineConfig, Packet, Verdict
+from vpclab.engine.conntrack import Entry
+from vpclab.model.addresses import parse_ip
+from vpclab.model.network import Network
+from vpclab.model.protocols import ICMPV6, parse_icmp_type
+from vpclab.sim.clock import VirtualClock
+from vpclab.sim.host import SimHost
+from vpclab.sim.sockets import TcpSocket, TcpState
+
+#: one-way delay of every packet, in virtual seconds
+LATENCY = 0.001
+#: how long an action waits for the network to settle (no retransmissions exist, so this is generous)
+SETTLE = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class PacketRecord:
+    """One packet the network carried: when, from which host, and the engine's verdict on it."""
+
+    time: float
+    sender: str
+    packet: Packet
+    verdict: Verdict
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What an action caused: its outcome word and the packets sent meanwhile."""
+
+    outcome: str
+    packets: list[PacketRecord] = field(default_factory=list)
+    detail: str = ""
+
+
+@dataclass(eq=False)
+class Connection:
+    """A TCP connection made by `Simulator.connect`: its client socket and, once accepted, the server's."""
+
+    client: TcpSocket
+    server_host: str
+    server: TcpSocket | None = None
+
+    @property
+    def outcome(self) -> str:
+        """`established`, `refused` (RST) or `blocked` (no answer)."""
+        if self.client.state is TcpState.REFUSED:
+            return "refused"
+        if self.client.established_at is not None:
+            return "established"
+        return "blocked"
+
+
+class Simulator:
+    """A network of simulated hosts on a virtual clock, filtered by one Engine."""
+
+    def __init__(self, network: Network, config: EngineConfig | None = None, latency: float = LATENCY) -> None:
+        self.clock = VirtualClock()
+        self.engine = Engine(network, config)
+        self.latency = latency
+        self.records: list[PacketRecord] = []
+        self.hosts: dict[str, SimHost] = {
+            name: SimHost(host, self._send, lambda: self.clock.now) for name, host in network.hosts.items()}
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    @property
+    def network(self) -> Network:
+        return self.engine.network
+
+    def _send(self, packet: Packet, data: bytes, sender: str) -> None:
+        verdict = self.engine.evaluate(packet, self.clock.now)
+        self.records.append(PacketRecord(self.clock.now, sender, packet, verdict))
+        if verdict.allowed and verdict.receiver is not None and verdict.delivered is not None:
+            receiver = self.hosts[verdict.receiver]
+            delivered = verdict.delivered
+            self.clock.schedule(self.latency, lambda: receiver.receive(delivered, data))
+
+    def settle(self, limit: float = SETTLE) -> None:
+        """Let in-flight packets arrive and be answered."""
+        self.clock.run_pending(limit)
+
+    def _exchange(self, start: int, outcome: str, detail: str = "") -> Exchange:
+        return Exchange(outcome, self.records[start:], detail)
+
+    def address(self, target: str, v6: bool = False) -> tuple[int, bool]:
+        """A host name (its private address, or IPv6 if `v6`) or a literal address → (int, is_v6)."""
+        if target in self.hosts:
+            model = self.hosts[target].model
+            if v6:
+                if model.ipv6 is None:
+                    raise ValueError(f"{target} has no IPv6 address")
+                return int(model.ipv6), True
+            return int(model.ip), model.ip.version == 6
+        ip = parse_ip(target)
+        return int(ip), ip.version == 6
+
+    # ---- configuration and time ----------------------------------------------------------------------
+
+    def apply(self, network: Network) -> None:
+        """A configuration change (authorize, revoke, NACL entry, association, group set) takes effect now."""
+        self.engine.update(network)
+        for name, host in network.hosts.items():
+            if name in self.hosts:
+                self.hosts[name].model = host
+
+    def wait(self, seconds: float) -> Exchange:
+        start = len(self.records)
+        self.clock.advance(seconds)
+        return self._exchange(start, "waited")
+
+    def conntrack(self, host: str) -> list[Entry]:
+        """Live conntrack entries of a VPC host's ENI."""
+        return self.engine.conntrack(host).entries(self.now)
+
+    # ---- actions -------------------------------------------------------------------------------------
+
+    def listen(self, host: str, proto: str, port: int, reply: bool = False) -> None:
+        """Open a TCP listener, or a UDP socket (answering each datagram with its data when `reply`)."""
+        if proto == "tcp":
+            self.hosts[host].tcp_listeners.add(port)
+        elif proto == "udp":
+            self.hosts[host].udp_listeners[port] = reply
+        else:
+            raise ValueError(f"cannot listen on {proto!r}: expected tcp or udp")
+
+    def connect(self, src: str, dst: str, port: int, sport: int | None = None) -> tuple[Connection, Exchange]:
+        """A TCP three-way handshake; a connection that gets no answer is given up (`blocked`)."""
+        start = len(self.records)
+        address, v6 = self.address(dst)
+        client = self.hosts[src].connect(address, port, v6, sport)
+        self.settle()
+        conn = Connection(client, self._server_of(address, port, v6))
+        conn.server = self._find_server(conn)
+        if conn.outcome == "blocked":
+            self.hosts[src].abort(client)
+        return conn, self._exchange(start, conn.outcome)
+
+    def _server_of(self, address: int, port: int, v6: bool) -> str:
+        for name, host in self.hosts.items():
+            if address in (int(a) for a in host.model.addresses):
+                return name
+        return ""
+
+    def _find_server(self, conn: Connection) -> TcpSocket | None:
+        host = self.hosts.get(conn.server_host)
+        if host is None:
+            return None
+        for sock in host.sockets.values():
+            if sock.lport == conn.client.rport and sock.rport == conn.client.lport:
+                return sock
+        return None
+
+    def send(self, conn: Connection, data: bytes, side: str = "client") -> Exchange:
+        """Send data on a connection: `delivered` if the peer's socket received it, else `dropped`."""
+        start = len(self.records)
+        if conn.server is None:
+            conn.server = self._find_server(conn)
+        sender, receiver = (conn.client, conn.server) if side == "client" else (conn.server, conn.client)
+        if sender is None or receiver is None or not sender.open:
+            return self._exchange(start, "dropped", "the connection is not established")
+        before = len(receiver.received)
+        self.hosts[sender.host].send_data(sender, data)
+        self.settle()
+        delivered = len(receiver.received) > before and receiver.received[-1] == data
+        return self._exchange(start, "delivered" if delivered else "dropped")
+
+    def close(self, conn: Connection, side: str = "client") -> Exchange:
+        """Close a connection with FIN (the peer closes too, as `nc` does)."""
+        start = len(self.records)
+        sock = conn.client if side == "client" else conn.server
+        if sock is not None:
+            if sock.state is TcpState.ESTABLISHED:
+                self.hosts[sock.host].close(sock)
+                self.settle()
+            else:
+                self.hosts[sock.host].abort(sock)
+        return self._exchange(start, "closed")
+
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None = None) -> Exchange:
+        """One UDP datagram: `delivered` if it reached the destination host."""
+        start = len(self.records)
+        address, v6 = self.address(dst)
+        receiver = self.hosts.get(self._server_of(address, port, v6))
+        before = len(receiver.udp_inbox) if receiver else 0
+        self.hosts[src].send_udp(address, port, data, v6, sport)
+        self.settle()
+        delivered = receiver is not None and len(receiver.udp_inbox) > before
+        return self._exchange(start, "delivered" if delivered else "dropped")
+
+    def ping(self, src: str, dst: str, ident: int = 1, seq: int = 1) -> Exchange:
+        """An echo request; `reply` if the matching echo reply came back."""
+        start = len(self.records)
+        address, v6 = self.address(dst)
+        pinger = self.hosts[src]
+        before = len(pinger.icmp_inbox)
+        pinger.send_icmp(address, v6, 128 if v6 else 8, 0, ident, seq)
+        self.settle()
+        reply_type = 129 if v6 else 0
+        got = any(r.packet.icmp_type == reply_type and r.packet.ident == ident and r.packet.seq == seq
+                  for r in pinger.icmp_inbox[before:])
+        return self._exchange(start, "reply" if got else "no-reply")
+
+    def icmp(self, src: str, dst: str, icmp_type: int | str, code: int = 0, ident: int = 0,
+             seq: int = 0) -> Exchange:
+        """One crafted ICMP packet of any type; `delivered` if it reached the destination host."""
+        start = len(self.records)
+        address, v6 = self.address(dst)
+        number = parse_icmp_type(icmp_type, ICMPV6 if v6 else 1)
+        receiver = self.hosts.get(self._server_of(address, 0, v6))
+        before = len(receiver.icmp_inbox) if receiver else 0
+        self.hosts[src].send_icmp(address, v6, number, code, ident, seq)
+        self.settle()
+        delivered = receiver is not None and any(
+            r.packet.icmp_type == number and r.packet.ident == ident for r in receiver.icmp_inbox[before:])
+        return self._exchange(start, "delivered" if delivered else "dropped")
