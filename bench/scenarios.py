@@ -165,16 +165,18 @@ def random_rules(count: int, seed: int = 1) -> RuleSet:
     rules: list[SgRule] = []
     covering: list[SgRule] = []
     while len(rules) < count:
-        if len(rules) % 20 == 7:
+        covers = len(rules) % 20 == 7
+        if covers:
             prefix = rng.choice([8, 16, 17, 20, 22, 23, 24])
-            rule = SgRule.make("tcp", random_ports(rng), cidr=str(ipaddress.IPv4Network((WEB_IP, prefix), strict=False)))
+            cidr = str(ipaddress.IPv4Network((WEB_IP, prefix), strict=False))
+            rule = SgRule.make("tcp", random_ports(rng), cidr=cidr)
         else:
             rule = SgRule.make(rng.choice(["tcp", "tcp", "udp"]), random_ports(rng), cidr=random_cidr(rng))
         if rule in seen:
             continue
         seen.add(rule)
         rules.append(rule)
-        if len(rules) % 20 == 8:  # the rule just added was a covering one
+        if covers:
             covering.append(rule)
     return RuleSet(tuple(rules), tuple(covering))
 
@@ -226,6 +228,7 @@ def fresh_syns(rule_set: RuleSet, count: int, round_: int) -> list[Packet]:
     web, db = int(ipaddress.IPv4Address(WEB_IP)), int(ipaddress.IPv4Address(DB_IP))
     out = []
     span = EPHEMERAL[1] - EPHEMERAL[0] + 1
+    assert count <= span, "one source port per SYN keeps every flow new"
     for i in range(count):
         rule = rng.choice(rule_set.covering)
         dport = rng.randint(rule.ports.first, rule.ports.last)
