@@ -22,5 +22,15 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
     """Security groups (stateful), network ACLs (stateless) and connection tracking, explained."""
 
 
+@app.command()
+def demo() -> None:
+    """Run the seed articles' observations on the simulator and explain every packet."""
+    from rich.console import Console
+
+    from vpclab.demo import run
+
+    run(Console())
+
+
 def main() -> None:
     app()

@@ -66,8 +66,8 @@ class Entry:
     def expires(self) -> float:
         return self.last_seen + self.timeout
 
-    def describe(self, now: float | None = None) -> str:
-        """`tcp 198.18.1.10:40001 → 198.18.2.20:4321 ESTABLISHED, idle timeout 432000 s`."""
+    def flow(self) -> str:
+        """`tcp 198.18.1.10:40001 → 198.18.2.20:4321` or `icmp echo 198.18.1.10 → 198.18.2.20 id 7`."""
         import ipaddress
 
         src, dst, proto, a, b = self.orig
@@ -81,8 +81,11 @@ class Entry:
                 f"{protocol_name(proto)} query type {b} {s} → {d} id {a}"
         else:
             flow = f"{protocol_name(proto)} {s} → {d}"
-        idle = f", idle {now - self.last_seen:g} s" if now is not None else ""
-        return f"{flow} {self.state}{idle}, idle timeout {self.timeout:g} s"
+        return flow
+
+    def describe(self) -> str:
+        """`tcp 198.18.1.10:40001 → 198.18.2.20:4321 ESTABLISHED, idle timeout 432000 s`."""
+        return f"{self.flow()} {self.state}, idle timeout {self.timeout:g} s"
 
     def to_dict(self, now: float) -> dict[str, object]:
         return {"flow": self.describe(), "state": self.state, "direction": self.direction,

@@ -241,8 +241,8 @@ class Engine:
         memory = self._untracked_seen.get(packet_key(p))
         if expired is not None:
             code = codes.CONNTRACK_EXPIRED
-            reason += (f", and its tracked connection expired: {expired.describe()} was idle "
-                       f"{now - expired.last_seen:g} s")
+            reason += (f", and its tracked connection ({expired.flow()}) expired after "
+                       f"{round(now - expired.last_seen, 3):g} s idle (timeout {expired.timeout:g} s)")
         elif memory is not None and p.proto in (TCP, UDP):
             code = codes.UNTRACKED_FLOW_RULE_REMOVED
             reason += (f"; this flow was untracked (admitted by {memory}), so it has no tracked connection "
