@@ -88,7 +88,7 @@ class Entry:
         return f"{self.flow()} {self.state}, idle timeout {self.timeout:g} s"
 
     def to_dict(self, now: float) -> dict[str, object]:
-        return {"flow": self.describe(), "state": self.state, "direction": self.direction,
+        return {"flow": self.flow(), "state": self.state, "direction": self.direction,
                 "created": self.created, "last_seen": self.last_seen, "timeout": self.timeout,
                 "expires_in": round(self.expires - now, 6), "opened_by": self.opened_by}
 

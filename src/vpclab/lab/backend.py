@@ -1,0 +1,41 @@
+"""The interface a lab runs on. The simulator implements it now; the kernel backend will too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vpclab.model.network import Network
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot run here (e.g. no root, no nftables); the message says what to install or run."""
+
+
+@dataclass(slots=True)
+class Observation:
+    """What a backend observed for one step: the outcome word, the packets seen (JSON dicts), a detail."""
+
+    outcome: str
+    packets: list[dict[str, Any]] = field(default_factory=list)
+    detail: str = ""
+    handle: Any = None  # a connection, for `connect`
+
+
+class Backend(Protocol):
+    """A place where a lab's network exists and its steps happen."""
+
+    name: str
+
+    def start(self, network: Network) -> None: ...
+    def stop(self) -> None: ...
+    def apply(self, network: Network) -> Observation: ...
+    def listen(self, host: str, proto: str, port: int, reply: bool) -> Observation: ...
+    def connect(self, src: str, dst: str, port: int, sport: int | None) -> Observation: ...
+    def send(self, conn: Any, data: bytes, side: str) -> Observation: ...
+    def close(self, conn: Any, side: str) -> Observation: ...
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None) -> Observation: ...
+    def ping(self, src: str, dst: str, ident: int, seq: int) -> Observation: ...
+    def icmp(self, src: str, dst: str, icmp_type: int | str, code: int, ident: int, seq: int) -> Observation: ...
+    def wait(self, seconds: float) -> Observation: ...
+    def conntrack(self) -> dict[str, list[dict[str, Any]]]: ...

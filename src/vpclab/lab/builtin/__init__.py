@@ -1,0 +1,1 @@
+"""Built-in labs: one YAML file each, named after its `lab` id."""

@@ -1,0 +1,148 @@
+"""Run a lab's steps on a backend, compare outcomes with expectations, and collect the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vpclab.lab.backend import Backend, Observation
+from vpclab.lab.loader import Lab, LabStep
+
+
+@dataclass(slots=True)
+class StepResult:
+    """One step's outcome against its expectation, with the packets it caused."""
+
+    index: int
+    action: str
+    description: str
+    expect: str | None
+    outcome: str
+    packets: list[dict[str, Any]] = field(default_factory=list)
+    detail: str = ""
+    conntrack: dict[str, list[dict[str, Any]]] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.expect is None or self.expect == self.outcome
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "action": self.action, "description": self.description,
+                                "expect": self.expect, "outcome": self.outcome, "ok": self.ok,
+                                "packets": self.packets}
+        if self.detail:
+            data["detail"] = self.detail
+        if self.conntrack is not None:
+            data["conntrack"] = self.conntrack
+        return data
+
+
+@dataclass(slots=True)
+class LabResult:
+    """A whole run: `ok` when every expectation was met."""
+
+    lab: str
+    title: str
+    backend: str
+    steps: list[StepResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lab": self.lab, "title": self.title, "backend": self.backend, "ok": self.ok,
+                "steps": [s.to_dict() for s in self.steps]}
+
+
+def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
+    """Run every step in order; the backend is started and always stopped. `conntrack` records the
+    tables after each step (for --verbose)."""
+    connections: dict[str, Any] = {}
+    results: list[StepResult] = []
+    backend.start(lab.network)
+    try:
+        for step in lab.steps:
+            observation = _run_step(step, backend, connections)
+            result = StepResult(step.index, step.action, describe(step), step.expect, observation.outcome,
+                                observation.packets, observation.detail)
+            if conntrack:
+                result.conntrack = backend.conntrack()
+            results.append(result)
+    finally:
+        backend.stop()
+    return LabResult(lab.name, lab.title, backend.name, results)
+
+
+def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any]) -> Observation:
+    s: Any = step.spec
+    action = step.action
+    if step.network is not None:
+        return backend.apply(step.network)
+    if action == "listen":
+        return backend.listen(s.host, s.proto, s.port, s.reply)
+    if action == "connect":
+        observation = backend.connect(s.src, s.to, s.port, s.sport)
+        if s.name:
+            connections[s.name] = observation.handle
+        return observation
+    if action == "send":
+        return backend.send(connections[s.conn], s.data.encode(), s.side)
+    if action == "close":
+        return backend.close(connections[s.conn], s.side)
+    if action == "udp":
+        return backend.udp(s.src, s.to, s.port, s.data.encode(), s.sport)
+    if action == "ping":
+        return backend.ping(s.src, s.to, s.id, s.seq)
+    if action == "icmp":
+        return backend.icmp(s.src, s.to, s.type, s.code, s.id, s.seq)
+    if action == "wait":
+        return backend.wait(s.seconds)
+    raise ValueError(f"unknown action {action!r}")
+
+
+def describe(step: LabStep) -> str:
+    """A short human description: `connect testa → testb:4321 as c1`, `revoke sg-b ingress tcp 4321 from …`."""
+    s: Any = step.spec
+    action = step.action
+    if action == "listen":
+        return f"listen on {s.host} {s.proto}/{s.port}" + (" (replying)" if s.reply else "")
+    if action == "connect":
+        return f"connect {s.src} → {s.to}:{s.port}" + (f" as {s.name}" if s.name else "")
+    if action == "send":
+        return f"send {s.data!r} on {s.conn}" + (" from the server" if s.side == "server" else "")
+    if action == "close":
+        return f"close {s.conn}"
+    if action == "udp":
+        return f"udp {s.src} → {s.to}:{s.port} {s.data!r}" + (f" from port {s.sport}" if s.sport else "")
+    if action == "ping":
+        return f"ping {s.src} → {s.to} id {s.id}"
+    if action == "icmp":
+        return f"icmp {s.type} {s.src} → {s.to} id {s.id}"
+    if action == "wait":
+        return f"wait {s.seconds:g} s"
+    if action in ("authorize", "revoke"):
+        direction = "ingress" if s.ingress is not None else "egress"
+        rule = s.ingress or s.egress
+        peer = rule.cidr or rule.sg or rule.prefix_list
+        what = f"{rule.proto}" + (f" {rule.ports}" if rule.ports is not None else "")
+        if rule.icmp is not None:
+            what += " all types" if rule.icmp.type in (-1, "-1") else f" type {rule.icmp.type}" + (
+                f" code {rule.icmp.code}" if rule.icmp.code != -1 else "")
+        return f"{action} {s.sg} {direction}: {what} {'from' if direction == 'ingress' else 'to'} {peer}"
+    if action == "nacl_entry":
+        direction = "ingress" if s.ingress is not None else "egress"
+        e = s.ingress or s.egress
+        ports = f" {e.ports}" if e.ports is not None else ""
+        return f"NACL {s.nacl} {direction} rule {e.rule}: {e.action} {e.proto}{ports} {e.cidr}"
+    if action == "delete_nacl_entry":
+        return f"delete NACL {s.nacl} {s.direction} rule {s.rule}"
+    if action == "associate_nacl":
+        return f"associate subnet {s.subnet} with NACL {s.nacl}"
+    if action == "set_security_groups":
+        return f"set {s.host}'s security groups to {', '.join(s.security_groups)}"
+    return action

@@ -1,0 +1,101 @@
+"""YAML loading that remembers where every value came from, so errors can name file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A problem at a place in a file: `FILE:LINE: field: message`."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class LabError(Exception):
+    """Every problem found in a lab file, each located; the CLI prints them and exits with status 2."""
+
+    def __init__(self, problems: list[Located]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Source:
+    """A parsed YAML document and the line of every path in it."""
+
+    file: str
+    data: object
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int | None:
+        """The line of `path`, or of its nearest enclosing value that has one."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, path: Path, message: str) -> Located:
+        return Located(self.file, self.line_of(path), field_name(path), message)
+
+
+def field_name(path: Path) -> str:
+    """`("steps", 2, "connect", "expect")` → `steps[3].connect.expect` (list positions counted from 1)."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def parse(text: str, file: str) -> Source:
+    """Parse YAML text; a syntax error or a duplicate key raises LabError with its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        what = error.problem or str(error)
+        raise LabError([Located(file, line, "", f"not valid YAML: {what}")]) from None
+    except yaml.YAMLError as error:
+        raise LabError([Located(file, None, "", f"not valid YAML: {error}")]) from None
+    source = Source(file, data)
+    problems: list[Located] = []
+    if node is not None:
+        _walk(node, (), source, problems)
+    if problems:
+        raise LabError(problems)
+    return source
+
+
+def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Located]) -> None:
+    source.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[object] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            child = path + (key,)
+            if key in seen:
+                problems.append(Located(source.file, key_node.start_mark.line + 1, field_name(child),
+                                        "this key appears twice: expected each key once"))
+            seen.add(key)
+            source.lines.setdefault(child, key_node.start_mark.line + 1)
+            _walk(value_node, child, source, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, path + (index,), source, problems)
