@@ -47,7 +47,7 @@ def _load(name: str):  # type: ignore[no-untyped-def]
         return load(name)
     except LabError as error:
         for problem in error.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
 
 
@@ -82,7 +82,7 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
     else:
-        out.print(timeline.render(result, verbose=verbose))
+        out.print(timeline.render(result, verbose=verbose), soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -108,7 +108,7 @@ def demo() -> None:
         if lab.about:
             out.print(lab.about.strip(), style="italic", markup=False)
         result = run_lab(lab, SimBackend())
-        out.print(timeline.render(result))
+        out.print(timeline.render(result), soft_wrap=True)
         failed += not result.ok
     raise typer.Exit(1 if failed else 0)
 

@@ -1,0 +1,97 @@
+"""Every built-in lab passes on the simulator, with its step outcomes and key verdict codes asserted."""
+
+import pytest
+
+from vpclab.engine import codes
+from vpclab.lab.catalog import builtin_names, load
+from vpclab.lab.runner import run_lab
+from vpclab.lab.sim_backend import SimBackend
+
+# The outcome of every step, written out independently of the lab files' `expect` keys.
+EXPECTED = {
+    "beating-security-groups": ["listening", "established", "delivered", "applied", "delivered", "closed",
+                                "listening", "blocked", "dropped"],
+    "stateful-statelessness": ["delivered", "delivered", "delivered", "delivered", "waited", "dropped",
+                               "delivered", "dropped", "delivered", "reply", "no-reply"],
+    "tighten-egress": ["listening"] * 6 + ["established", "delivered", "delivered", "established", "established",
+                                           "established", "blocked", "established", "delivered", "closed",
+                                           "applied", "applied", "established", "blocked", "delivered"],
+    "nacl-stateless": ["listening", "blocked", "applied", "established", "delivered", "applied", "dropped",
+                       "established"],
+    "tracked-vs-untracked": ["listening", "listening", "established", "established", "reply", "applied", "applied",
+                             "applied", "delivered", "dropped", "reply", "no-reply"],
+    "conntrack-timeouts": ["listening", "delivered", "waited", "dropped", "delivered", "delivered", "waited",
+                           "delivered", "waited", "dropped", "listening", "established", "applied", "waited",
+                           "delivered", "waited", "dropped"],
+}
+
+
+def run(name):
+    return run_lab(load(name), SimBackend())
+
+
+def test_every_builtin_lab_is_listed_here():
+    assert sorted(EXPECTED) == builtin_names()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_builtin_lab_passes_on_the_simulator_with_these_outcomes(name):
+    result = run(name)
+    assert [s.outcome for s in result.steps] == EXPECTED[name]
+    assert result.ok, [s.to_dict() for s in result.failures]
+
+
+def first_packet(result, index, verdict=None):
+    packets = result.steps[index - 1].packets
+    return next(p for p in packets if verdict is None or p["verdict"] == verdict)
+
+
+def test_beating_lab_second_message_passes_by_state_and_the_new_connection_by_no_rule():
+    """Seed 'Beating AWS Security Groups'; aws-semantics.md §2.4."""
+    result = run("beating-security-groups")
+    assert first_packet(result, 5)["trace"][-1]["code"] == codes.CONNTRACK_MATCH
+    blocked = first_packet(result, 8)
+    assert blocked["summary"] == "SYN" and blocked["code"] == codes.ENI_SG_RULES_MISMATCH
+    assert result.steps[8].packets == []  # nothing to send on a connection that never opened
+
+
+def test_icmp_lab_explains_the_identifier_and_the_timeout():
+    """Seed 'Stateful Statelessness'; aws-semantics.md §8.4."""
+    result = run("stateful-statelessness")
+    assert first_packet(result, 6)["code"] == codes.CONNTRACK_EXPIRED
+    wrong_id = first_packet(result, 8)
+    assert "identifier 9" in wrong_id["reason"] and "identifier 7" in wrong_id["reason"]
+
+
+def test_tracked_vs_untracked_lab_cuts_only_the_untracked_flow():
+    """aws-semantics.md §2.2 worked example and §2.4."""
+    result = run("tracked-vs-untracked")
+    assert first_packet(result, 4)["trace"][-1]["code"] == codes.SG_RULE_MATCH_UNTRACKED
+    assert first_packet(result, 3)["trace"][-1]["code"] == codes.SG_RULE_MATCH
+    assert first_packet(result, 10)["code"] == codes.UNTRACKED_FLOW_RULE_REMOVED
+
+
+def test_nacl_lab_blocks_the_reply_then_cuts_the_live_connection():
+    """aws-semantics.md §3.4 (ephemeral ports) and §2.4 (NACL changes break connections)."""
+    result = run("nacl-stateless")
+    synack = first_packet(result, 2, "dropped")
+    assert synack["summary"] == "SYN-ACK" and synack["code"] == codes.SUBNET_ACL_RESTRICTION
+    assert first_packet(result, 7, "dropped")["trace"][-1]["rule"] == "90"
+    assert any(s["code"] == codes.NACL_NOT_EVALUATED for s in first_packet(result, 8)["trace"])
+
+
+def test_egress_lab_blocks_the_database_at_the_worker_and_closes_exfiltration_with_a_prefix_list():
+    """Seed 'Restricting Egress Rules'; aws-semantics.md §1.2 and §1.1 (prefix lists)."""
+    result = run("tighten-egress")
+    db = first_packet(result, 13, "dropped")
+    assert "worker egress" in db["reason"]
+    assert first_packet(result, 20, "dropped")["code"] == codes.ENI_SG_RULES_MISMATCH
+
+
+def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_60_s():
+    """aws-semantics.md §2.5."""
+    result = run("conntrack-timeouts")
+    assert first_packet(result, 4)["code"] == codes.CONNTRACK_EXPIRED
+    assert first_packet(result, 10)["code"] == codes.CONNTRACK_EXPIRED
+    late = first_packet(result, 17, "dropped")
+    assert late["code"] == codes.CONNTRACK_EXPIRED and "app ingress" in late["reason"]

@@ -1,0 +1,109 @@
+"""The `vpclab` command: exit statuses, --json shapes, and what the human output shows."""
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from vpclab import __version__
+from vpclab.cli import app
+from vpclab.lab.catalog import builtin_names
+
+runner = CliRunner()
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "vpclab", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"vpclab {__version__}"
+
+
+def test_lab_list_json_shape():
+    result = cli("lab", "list", "--json")
+    assert result.returncode == 0
+    labs = json.loads(result.stdout)
+    assert [lab["name"] for lab in labs] == builtin_names()
+    assert all(set(lab) == {"name", "title"} and lab["title"] for lab in labs)
+
+
+def test_lab_list_table_names_every_lab():
+    result = runner.invoke(app, ["lab", "list"])
+    assert result.exit_code == 0
+    assert all(name in result.stdout for name in builtin_names())
+
+
+def test_lab_run_json_follows_the_contract():
+    result = cli("lab", "run", "beating-security-groups", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"lab", "backend", "ok", "steps"} <= set(data)
+    assert data["lab"] == "beating-security-groups" and data["backend"] == "sim" and data["ok"] is True
+    step = data["steps"][1]
+    assert {"index", "action", "expect", "outcome", "ok", "packets"} <= set(step)
+    assert (step["index"], step["action"], step["expect"], step["outcome"]) == (2, "connect", "established",
+                                                                                 "established")
+    syn = step["packets"][0]
+    assert {"time", "src", "dst", "proto", "summary", "verdict", "trace"} <= set(syn)
+    assert (syn["src"], syn["dst"], syn["proto"], syn["summary"]) == ("198.18.1.10:32768", "198.18.2.20:4321",
+                                                                      "tcp", "SYN")
+    first = syn["trace"][0]
+    assert first == {"component": "sg", "id": "sg-testa", "host": "testa", "direction": "egress",
+                     "decision": "allow", "code": "SG_RULE_MATCH", "rule": "egress rule 1",
+                     "reason": first["reason"], "entry": first["entry"]}
+    assert first["reason"].startswith("egress rule 1: all traffic to 0.0.0.0/0")
+
+
+def test_a_lab_whose_expectation_is_not_met_exits_1(tmp_path):
+    from importlib import resources
+    text = resources.files("vpclab.lab.builtin").joinpath("beating-security-groups.yaml").read_text()
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text.replace("data: two, expect: delivered", "data: two, expect: dropped"))
+    result = cli("lab", "run", str(path))
+    assert result.returncode == 1
+    assert "expected dropped" in result.stdout and "FAIL" in result.stdout
+    as_json = json.loads(cli("lab", "run", str(path), "--json").stdout)
+    assert as_json["ok"] is False and [s["index"] for s in as_json["steps"] if not s["ok"]] == [5]
+
+
+def test_usage_errors_exit_2():
+    assert cli("lab", "run").returncode == 2
+    assert cli("lab", "run", "beating-security-groups", "--backend", "nowhere").returncode == 2
+    assert cli("lab", "frobnicate").returncode == 2
+
+
+def test_human_timeline_explains_every_dropped_packet():
+    result = runner.invoke(app, ["lab", "run", "beating-security-groups"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert ("dropped at testb ingress: sg-testb has no ingress rule for tcp/4321 from 198.18.1.10 "
+            "and no tracked connection") in result.stdout
+    assert "PASS" in result.stdout
+
+
+def test_verbose_shows_every_packet_with_its_trace_and_the_conntrack_tables():
+    result = runner.invoke(app, ["lab", "run", "beating-security-groups", "--verbose"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "SYN-ACK" in result.stdout and "CONNTRACK_MATCH" in result.stdout and "NACL_RULE_MATCH" in result.stdout
+    assert "conntrack testb: tcp 198.18.1.10:32768 → 198.18.2.20:4321  ESTABLISHED" in result.stdout
+
+
+def test_lab_show_prints_the_network_rules_and_steps():
+    result = runner.invoke(app, ["lab", "show", "nacl-stateless"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for words in ("web-acl", "32768-60999", "sg-web", "tcp 80 from 198.18.0.0/16", "198.18.2.20", "Steps"):
+        assert words in result.stdout, words
+
+
+def test_demo_runs_every_builtin_lab():
+    result = runner.invoke(app, ["demo"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert result.stdout.count("PASS") == len(builtin_names())
+
+
+def test_help_is_available_everywhere():
+    for args in ([], ["lab"], ["lab", "run"], ["lab", "list"], ["lab", "show"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.stdout
