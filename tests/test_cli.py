@@ -107,3 +107,11 @@ def test_help_is_available_everywhere():
     for args in ([], ["lab"], ["lab", "run"], ["lab", "list"], ["lab", "show"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_the_readme_shows_what_the_command_really_prints():
+    from pathlib import Path
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    shown = readme.split("`vpclab lab run beating-security-groups` prints:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    printed = cli("lab", "run", "beating-security-groups").stdout.rstrip()
+    assert shown == printed

@@ -13,7 +13,7 @@ from vpclab.lab.runner import LabResult, StepResult
 def render(result: LabResult, verbose: bool = False) -> RenderableType:
     """A Rich renderable: header, one block per step, and a verdict line."""
     parts: list[RenderableType] = [_header(result)]
-    width = min(max((len(s.description) for s in result.steps), default=10), 48)
+    width = min(max((len(s.description) for s in result.steps), default=10), 60)
     for step in result.steps:
         parts.append(_step_line(step, width))
         for packet in step.packets:
