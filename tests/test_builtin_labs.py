@@ -20,9 +20,9 @@ EXPECTED = {
                        "established"],
     "tracked-vs-untracked": ["listening", "listening", "established", "established", "reply", "applied", "applied",
                              "applied", "delivered", "dropped", "reply", "no-reply"],
-    "conntrack-timeouts": ["listening", "delivered", "waited", "dropped", "delivered", "delivered", "waited",
-                           "delivered", "waited", "dropped", "listening", "established", "applied", "waited",
-                           "delivered", "waited", "dropped"],
+    "conntrack-timeouts": ["listening", "delivered", "waited", "dropped", "delivered", "waited", "delivered",
+                           "waited", "delivered", "waited", "dropped", "listening", "established", "applied",
+                           "waited", "delivered", "waited", "dropped"],
 }
 
 
@@ -92,6 +92,6 @@ def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_6
     """aws-semantics.md §2.5."""
     result = run("conntrack-timeouts")
     assert first_packet(result, 4)["code"] == codes.CONNTRACK_EXPIRED
-    assert first_packet(result, 10)["code"] == codes.CONNTRACK_EXPIRED
-    late = first_packet(result, 17, "dropped")
+    assert first_packet(result, 11)["code"] == codes.CONNTRACK_EXPIRED
+    late = first_packet(result, 18, "dropped")
     assert late["code"] == codes.CONNTRACK_EXPIRED and "app ingress" in late["reason"]
