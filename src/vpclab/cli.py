@@ -25,6 +25,10 @@ err = Console(stderr=True)
 
 class BackendName(str, Enum):
     sim = "sim"
+    kernel = "kernel"
+
+
+MAX_WAIT = typer.Option(120.0, "--max-wait", help="Refuse a kernel run whose waits add up to more seconds.")
 
 
 def _version(value: bool) -> None:
@@ -68,22 +72,109 @@ def lab_list(as_json: bool = typer.Option(False, "--json", help="Print [{name, t
 
 @lab_app.command("run")
 def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path to a lab file."),
-            backend: BackendName = typer.Option(BackendName.sim, "--backend", "-b", help="Where to run it."),
+            backend: BackendName = typer.Option(BackendName.sim, "--backend", "-b",
+                                                help="sim: the simulator (virtual time); kernel: real Linux "
+                                                     "namespaces, nftables and conntrack (root; waits are real)."),
             as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
             verbose: bool = typer.Option(False, "--verbose", "-v",
-                                         help="Show every packet with its full trace, and the conntrack tables.")) -> None:
+                                         help="Show every packet with its full trace, and the conntrack tables."),
+            max_wait: float = MAX_WAIT) -> None:
     """Run a lab and compare every outcome with its expectation (exit 1 if one is not met)."""
-    from vpclab.lab.runner import run_lab
-    from vpclab.lab.sim_backend import SimBackend
     from vpclab.report import timeline
 
     loaded = _load(lab)
-    result = run_lab(loaded, SimBackend(), conntrack=verbose)
+    result = _run(loaded, backend, verbose, max_wait)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
     else:
         out.print(timeline.render(result, verbose=verbose), soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ignore[no-untyped-def]
+    """Run on one backend; backend problems become exit 3 with what to do, never a traceback."""
+    from vpclab.lab.backend import BackendUnavailable
+    from vpclab.lab.runner import run_lab
+    from vpclab.lab.sim_backend import SimBackend
+
+    if backend is BackendName.sim:
+        return run_lab(lab, SimBackend(), conntrack=verbose)
+    if lab.total_wait > max_wait:
+        typer.echo(f"{lab.name}: its waits add up to {lab.total_wait:g} s, more than --max-wait {max_wait:g} s; "
+                   "the kernel backend waits for real: raise --max-wait or use --backend sim", err=True)
+        raise typer.Exit(2)
+    from vpclab.kernel.backend import KernelBackend
+    from vpclab.kernel.driver import KernelError
+
+    try:
+        return run_lab(lab, KernelBackend(), conntrack=verbose)
+    except BackendUnavailable as error:
+        typer.echo(f"kernel backend unavailable: {error}", err=True)
+        raise typer.Exit(3) from None
+    except KernelError as error:
+        typer.echo(f"kernel backend failed: {error}", err=True)
+        raise typer.Exit(3) from None
+
+
+@lab_app.command("diff")
+def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path to a lab file."),
+             as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+             max_wait: float = MAX_WAIT) -> None:
+    """Run a lab on the simulator and on the kernel, and compare outcomes step by step.
+
+    Exit 1 on a disagreement that no listed difference (docs/assumptions.md) explains.
+    """
+    from vpclab.lab.diff import compare, unexplained
+
+    loaded = _load(lab)
+    sim = _run(loaded, BackendName.sim, False, max_wait)
+    kernel = _run(loaded, BackendName.kernel, False, max_wait)
+    rows = compare(loaded, sim, kernel)
+    bad = unexplained(rows)
+    if as_json:
+        typer.echo(json.dumps({"lab": loaded.name, "ok": not bad, "steps": [r.to_dict() for r in rows]}, indent=1))
+    else:
+        table = Table("#", "step", "expect", "sim", "kernel", "", title=f"{loaded.name}: simulator vs kernel",
+                      title_justify="left")
+        for row in rows:
+            style = "green" if row.agree else ("yellow" if row.listed else "bold red")
+            table.add_row(str(row.index), row.description, row.expect or "", row.sim, row.kernel,
+                          f"[{style}]{row.status}[/]")
+        out.print(table)
+        out.print("[bold green]the backends agree[/]" if not bad else
+                  f"[bold red]{len(bad)} unexplained disagreement(s)[/]")
+    raise typer.Exit(1 if bad else 0)
+
+
+@lab_app.command("clean")
+def lab_clean(everything: bool = typer.Option(False, "--all",
+                                              help="Also remove namespaces of runs that are still alive.")) -> None:
+    """Remove namespaces that killed kernel runs left behind (vl??????-*)."""
+    from vpclab.lab.backend import BackendUnavailable
+    from vpclab.kernel import cleanup, driver
+
+    try:
+        driver.preflight()
+    except BackendUnavailable as error:
+        typer.echo(f"cannot clean: {error}", err=True)
+        raise typer.Exit(3) from None
+    removed = cleanup.sweep(everything=everything)
+    typer.echo(f"removed {len(removed)} namespace(s)" + (f": {', '.join(removed)}" if removed else ""))
+
+
+@app.command()
+def icmp(send_request: str = typer.Option(None, "--send-request", metavar="IP", help="Send one echo request."),
+         send_reply: str = typer.Option(None, "--send-reply", metavar="IP",
+                                        help="Send one echo reply (with no request: the article's probe)."),
+         receive: bool = typer.Option(False, "--receive", help="Wait for ICMP messages and print them."),
+         ident: int = typer.Option(None, "--id", help="Identifier to send, or to match when receiving."),
+         seq: int = typer.Option(None, "--seq", help="Sequence number to send, or to match when receiving."),
+         count: int = typer.Option(1, "--count", help="How many messages to receive."),
+         timeout: float = typer.Option(2.0, "--timeout", help="Seconds to wait when receiving.")) -> None:
+    """Send or receive single ICMP packets with a raw socket (needs root): the article's tool, done right."""
+    from vpclab.kernel.icmp import run_icmp_command
+
+    raise typer.Exit(run_icmp_command(send_request, send_reply, receive, ident, seq, count, timeout))
 
 
 @lab_app.command("show")

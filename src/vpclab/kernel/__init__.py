@@ -1,0 +1,1 @@
+"""Run the labs on the real Linux kernel: raw sockets, network namespaces, nftables."""

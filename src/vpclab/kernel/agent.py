@@ -1,0 +1,249 @@
+"""The traffic agent: runs inside one host namespace and does what a lab step asks, with real sockets.
+
+Started by the kernel backend as `ip netns exec NS python -m vpclab.kernel.agent`; speaks JSON lines on
+stdin/stdout (one request, one answer). TCP listeners accept and read in threads, every UDP socket records what it
+receives, and a raw ICMP socket records every ICMP message that reached the host. Outcomes are what the sockets
+saw, within bounded waits.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from vpclab.kernel import icmp as icmp_wire
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tcp: dict[int, socket.socket] = {}           # connection id -> socket
+        self.received: dict[int, bytearray] = {}          # connection id -> bytes read
+        self.peer_closed: dict[int, bool] = {}
+        self.accepted: dict[tuple[str, int, int], int] = {}  # (peer ip, peer port, local port) -> id
+        self.listeners: dict[int, socket.socket] = {}
+        self.udp: dict[int, socket.socket] = {}
+        self.udp_seen: list[dict[str, Any]] = []
+        self.udp_reply: dict[int, bool] = {}
+        self.icmp_seen: list[dict[str, Any]] = []
+        self.next_id = 1
+        self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        threading.Thread(target=self._icmp_loop, daemon=True).start()
+
+    # ---- background loops ----------------------------------------------------------------------------
+
+    def _icmp_loop(self) -> None:
+        while True:
+            data, _ = self.raw.recvfrom(65535)
+            try:
+                msg = icmp_wire.parse(data)
+            except ValueError:
+                continue
+            with self.lock:
+                self.icmp_seen.append({"src": msg.src, "type": msg.type, "code": msg.code, "id": msg.ident,
+                                       "seq": msg.seq})
+
+    def _register(self, sock: socket.socket) -> int:
+        with self.lock:
+            cid = self.next_id
+            self.next_id += 1
+            self.tcp[cid] = sock
+            self.received[cid] = bytearray()
+            self.peer_closed[cid] = False
+        threading.Thread(target=self._read_loop, args=(cid, sock), daemon=True).start()
+        return cid
+
+    def _read_loop(self, cid: int, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(65535)
+            except OSError:
+                return
+            with self.lock:
+                if not data:
+                    self.peer_closed[cid] = True
+                else:
+                    self.received[cid].extend(data)
+            if not data:
+                try:
+                    sock.shutdown(socket.SHUT_WR)  # close too, as nc does
+                except OSError:
+                    pass
+                return
+
+    def _accept_loop(self, port: int, listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, (peer, peer_port) = listener.accept()
+            except OSError:
+                return
+            cid = self._register(conn)
+            with self.lock:
+                self.accepted[(peer, peer_port, port)] = cid
+
+    def _udp_loop(self, port: int, sock: socket.socket) -> None:
+        while True:
+            try:
+                data, (peer, peer_port) = sock.recvfrom(65535)
+            except OSError:
+                return
+            with self.lock:
+                self.udp_seen.append({"port": port, "src": peer, "sport": peer_port, "data": data.decode(errors="replace")})
+                reply = self.udp_reply.get(port, False)
+            if reply:
+                sock.sendto(data, (peer, peer_port))
+
+    def _udp_socket(self, port: int) -> socket.socket:
+        sock = self.udp.get(port)
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", port))
+            self.udp[port] = sock
+            threading.Thread(target=self._udp_loop, args=(port, sock), daemon=True).start()
+        return sock
+
+    # ---- requests ------------------------------------------------------------------------------------
+
+    def listen(self, proto: str, port: int, reply: bool = False) -> dict[str, Any]:
+        if proto == "udp":
+            self._udp_socket(port)
+            self.udp_reply[port] = reply
+            return {"ok": True}
+        if port not in self.listeners:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("0.0.0.0", port))
+            listener.listen(64)
+            self.listeners[port] = listener
+            threading.Thread(target=self._accept_loop, args=(port, listener), daemon=True).start()
+        return {"ok": True}
+
+    def connect(self, dst: str, port: int, sport: int, timeout: float) -> dict[str, Any]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("0.0.0.0", sport))
+        sock.setblocking(False)
+        code = sock.connect_ex((dst, port))
+        if code not in (0, 115):  # EINPROGRESS
+            sock.close()
+            return {"outcome": "refused" if code == 111 else "blocked", "errno": code}
+        _, writable, _ = select.select([], [sock], [], timeout)
+        if not writable:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()  # give up without a RST on the wire: nothing was established
+            return {"outcome": "blocked"}
+        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            sock.close()
+            return {"outcome": "refused" if error == 111 else "blocked", "errno": error}
+        sock.setblocking(True)
+        return {"outcome": "established", "id": self._register(sock)}
+
+    def find(self, peer: str, peer_port: int, port: int, timeout: float) -> dict[str, Any]:
+        """The id of the accepted connection from (peer, peer_port) on `port`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                cid = self.accepted.get((peer, peer_port, port))
+            if cid is not None or time.monotonic() > deadline:
+                return {"id": cid}
+            time.sleep(0.005)
+
+    def send(self, id: int, data: str) -> dict[str, Any]:
+        sock = self.tcp.get(id)
+        if sock is None:
+            return {"ok": False}
+        try:
+            sock.sendall(data.encode())
+        except OSError as error:
+            return {"ok": False, "error": str(error)}
+        return {"ok": True}
+
+    def received_since(self, id: int, offset: int, data: str, timeout: float) -> dict[str, Any]:
+        """Whether `data` arrived on connection `id` after byte `offset`, waiting up to `timeout`."""
+        wanted = data.encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                buffer = bytes(self.received.get(id, b""))
+            if wanted in buffer[offset:]:
+                return {"delivered": True, "size": len(buffer)}
+            if time.monotonic() > deadline:
+                return {"delivered": False, "size": len(buffer)}
+            time.sleep(0.005)
+
+    def size(self, id: int) -> dict[str, Any]:
+        with self.lock:
+            return {"size": len(self.received.get(id, b""))}
+
+    def close(self, id: int) -> dict[str, Any]:
+        sock = self.tcp.pop(id, None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            time.sleep(0.05)
+            sock.close()
+        return {"ok": True}
+
+    def udp_send(self, dst: str, port: int, sport: int, data: str) -> dict[str, Any]:
+        self._udp_socket(sport).sendto(data.encode(), (dst, port))
+        return {"ok": True}
+
+    def udp_check(self, port: int, data: str, since: int, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                hit = any(d["port"] == port and d["data"] == data for d in self.udp_seen[since:])
+                count = len(self.udp_seen)
+            if hit or time.monotonic() > deadline:
+                return {"delivered": hit, "count": count}
+            time.sleep(0.005)
+
+    def counts(self) -> dict[str, Any]:
+        with self.lock:
+            return {"udp": len(self.udp_seen), "icmp": len(self.icmp_seen)}
+
+    def icmp_send(self, dst: str, type: int, code: int, id: int, seq: int) -> dict[str, Any]:
+        self.raw.sendto(icmp_wire.build(type, code, id, seq, b"vpclab"), (dst, 0))
+        return {"ok": True}
+
+    def icmp_check(self, type: int, id: int, seq: int | None, since: int, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                hit = any(m["type"] == type and m["id"] == id and (seq is None or m["seq"] == seq)
+                          for m in self.icmp_seen[since:])
+            if hit or time.monotonic() > deadline:
+                return {"delivered": hit}
+            time.sleep(0.005)
+
+    def ping(self, dst: str, id: int, timeout: float) -> dict[str, Any]:
+        result = subprocess.run(["ping", "-n", "-q", "-c", "1", "-W", str(max(1, round(timeout))), "-e", str(id),
+                                 dst], capture_output=True, text=True)
+        return {"outcome": "reply" if result.returncode == 0 else "no-reply", "output": result.stdout[-200:]}
+
+
+def main() -> None:
+    agent = Agent()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.pop("op")
+        try:
+            answer = getattr(agent, op)(**request)
+        except Exception as error:  # reported to the backend, which turns it into a clear error
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The kernel backend: a lab's network as namespaces, its filters as nftables with real conntrack, its steps as
+real packets from real sockets. Implements the lab runner's backend interface."""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vpclab.kernel import cleanup, driver, topology
+from vpclab.kernel.plan import Plan, new_prefix
+from vpclab.kernel.render import router_ruleset, sg_ruleset
+from vpclab.lab.backend import Observation
+from vpclab.model.addresses import parse_ip
+from vpclab.model.network import Network
+from vpclab.model.protocols import ICMP, parse_icmp_type
+
+#: bounded waits (seconds) for an outcome to show; positive outcomes return as soon as they are seen
+CONNECT_WAIT = 0.5
+DATA_WAIT = 0.4
+DATAGRAM_WAIT = 0.3
+
+
+def _die_with_parent() -> None:
+    """In a child: get SIGKILL when the parent dies (PR_SET_PDEATHSIG), so no agent outlives a killed run."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+class Agent:
+    """A traffic agent process inside one host namespace (see `vpclab.kernel.agent`)."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, "-m", "vpclab.kernel.agent"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
+        self.lock = threading.Lock()
+        self._answer()
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            error = self.process.stderr.read() if self.process.stderr else ""
+            raise driver.KernelError(f"the traffic agent in {self.ns} stopped: {error.strip()[-500:]}")
+        return json.loads(line)
+
+    def call(self, op: str, **args: Any) -> dict[str, Any]:
+        with self.lock:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+            self.process.stdin.flush()
+            answer = self._answer()
+        if "error" in answer:
+            raise driver.KernelError(f"{op} in {self.ns}: {answer['error']}")
+        return answer
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()  # our own child, by PID
+        self.process.wait(timeout=5)
+
+
+@dataclass
+class KernelConnection:
+    client: str
+    client_id: int
+    server: str | None
+    peer: str  # the client's address as the server sees it
+    sport: int
+    port: int
+    server_id: int | None = None
+
+
+class KernelBackend:
+    """Runs a lab on real Linux: namespaces named `vlXXXXXX-*`, nftables, conntrack, sockets."""
+
+    name = "kernel"
+
+    def __init__(self) -> None:
+        self.plan: Plan | None = None
+        self.network: Network | None = None
+        self.agents: dict[str, Agent] = {}
+        self.applied: dict[str, str] = {}
+        self.next_port: dict[str, int] = {}
+        self.udp_bound: dict[str, set[int]] = {}
+        self._main_pid = os.getpid()
+        self._previous_handlers: dict[int, Any] = {}
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self, network: Network) -> None:
+        driver.preflight()
+        cleanup.sweep()
+        prefix = new_prefix()
+        self.plan = Plan.make(network, prefix)
+        self.network = network
+        cleanup.claim(prefix)
+        atexit.register(self.stop)
+        if threading.current_thread() is threading.main_thread():  # signals can only be handled there
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                self._previous_handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            topology.create(network, self.plan)
+            self._apply_rules(network, first=True)
+            topology.wait_until_forwarding(self.plan)
+        except BaseException:
+            self.stop()
+            raise
+        self.next_port = {name: host.ephemeral_ports.first for name, host in network.hosts.items()}
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if os.getpid() == self._main_pid:  # never in a helper process that inherited the handler
+            raise SystemExit(128 + signum)
+
+    def stop(self) -> None:
+        if os.getpid() != self._main_pid or self.plan is None:
+            return
+        plan, self.plan = self.plan, None
+        for agent in self.agents.values():
+            try:
+                agent.stop()
+            except Exception:
+                pass
+        self.agents.clear()
+        topology.destroy(plan)
+        cleanup.release(plan.prefix)
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler)
+        self._previous_handlers.clear()
+
+    # ---- configuration -------------------------------------------------------------------------------
+
+    def _apply_rules(self, network: Network, first: bool = False) -> None:
+        assert self.plan is not None
+        jobs: list[tuple[str, dict[str, Any], dict[str, object] | None]] = []
+        router = router_ruleset(network, self.plan)
+        jobs.append((self.plan.router, router, None))
+        for host in network.vpc_hosts():
+            ns = self.plan.enis[host.name]
+            jobs.append((ns, sg_ruleset(network, host, host.conntrack.max_entries),
+                         topology.eni_sysctls(host) if first else None))
+        for ns, ruleset, sysctls in jobs:
+            text = json.dumps(ruleset, sort_keys=True)
+            if self.applied.get(ns) != text:
+                driver.nft(ns, ruleset)
+                self.applied[ns] = text
+            if sysctls:
+                driver.sysctl(ns, sysctls)
+
+    def apply(self, network: Network) -> Observation:
+        self._apply_rules(network)
+        self.network = network
+        return Observation("applied")
+
+    # ---- helpers -------------------------------------------------------------------------------------
+
+    def agent(self, host: str) -> Agent:
+        assert self.plan is not None
+        if host not in self.agents:
+            self.agents[host] = Agent(self.plan.hosts[host])
+        return self.agents[host]
+
+    def _address(self, target: str) -> str:
+        assert self.network is not None
+        if target in self.network.hosts:
+            return str(self.network.hosts[target].ip)
+        return str(parse_ip(target))
+
+    def _owner(self, address: str) -> str | None:
+        """The host that receives packets sent to `address` (private, public or internet address)."""
+        assert self.network is not None
+        for host in self.network.hosts.values():
+            if address in (str(a) for a in host.addresses):
+                return host.name
+        return None
+
+    def _seen_as(self, src: str, dst_address: str) -> str:
+        """The source address a receiver sees for `src` (the IGW translates to the public IP)."""
+        assert self.network is not None
+        host = self.network.hosts[src]
+        receiver = self._owner(dst_address)
+        if host.internet or receiver is None:
+            return str(host.ip)
+        if self.network.hosts[receiver].internet or dst_address != str(self.network.hosts[receiver].ip):
+            return str(host.public_ip or host.ip)
+        return str(host.ip)
+
+    def _port(self, host: str) -> int:
+        assert self.network is not None
+        ports = self.network.hosts[host].ephemeral_ports
+        port = self.next_port[host]
+        self.next_port[host] = ports.first if port >= ports.last else port + 1
+        return port
+
+    # ---- steps ---------------------------------------------------------------------------------------
+
+    def listen(self, host: str, proto: str, port: int, reply: bool) -> Observation:
+        self.agent(host).call("listen", proto=proto, port=port, reply=reply)
+        if proto == "udp":
+            self.udp_bound.setdefault(host, set()).add(port)
+        return Observation("listening")
+
+    def connect(self, src: str, dst: str, port: int, sport: int | None) -> Observation:
+        address = self._address(dst)
+        sport = sport or self._port(src)
+        answer = self.agent(src).call("connect", dst=address, port=port, sport=sport, timeout=CONNECT_WAIT)
+        outcome = answer["outcome"]
+        handle = None
+        if outcome == "established":
+            handle = KernelConnection(src, answer["id"], self._owner(address), self._seen_as(src, address), sport,
+                                      port)
+        return Observation(outcome, handle=handle)
+
+    def _server_id(self, conn: KernelConnection) -> int | None:
+        if conn.server_id is None and conn.server is not None:
+            conn.server_id = self.agent(conn.server).call("find", peer=conn.peer, peer_port=conn.sport,
+                                                          port=conn.port, timeout=DATA_WAIT)["id"]
+        return conn.server_id
+
+    def send(self, conn: KernelConnection | None, data: bytes, side: str) -> Observation:
+        if conn is None:
+            return Observation("dropped", detail="the connection is not established")
+        server_id = self._server_id(conn)
+        if server_id is None or conn.server is None:
+            return Observation("dropped", detail="the server never accepted the connection")
+        ends = [(conn.client, conn.client_id), (conn.server, server_id)]
+        (sender, sender_id), (receiver, receiver_id) = ends if side == "client" else ends[::-1]
+        offset = self.agent(receiver).call("size", id=receiver_id)["size"]
+        if not self.agent(sender).call("send", id=sender_id, data=data.decode())["ok"]:
+            return Observation("dropped", detail="the sender's socket is closed")
+        seen = self.agent(receiver).call("received_since", id=receiver_id, offset=offset, data=data.decode(),
+                                         timeout=DATA_WAIT)
+        return Observation("delivered" if seen["delivered"] else "dropped")
+
+    def close(self, conn: KernelConnection | None, side: str) -> Observation:
+        if conn is not None:
+            if side == "client":
+                self.agent(conn.client).call("close", id=conn.client_id)
+            elif self._server_id(conn) is not None and conn.server is not None:
+                self.agent(conn.server).call("close", id=conn.server_id)
+        return Observation("closed")
+
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None) -> Observation:
+        address = self._address(dst)
+        receiver = self._owner(address)
+        sport = sport or self._port(src)
+        since = 0
+        if receiver is not None:
+            if port not in self.udp_bound.setdefault(receiver, set()):  # something must be there to see it arrive
+                self.listen(receiver, "udp", port, False)
+            since = self.agent(receiver).call("counts")["udp"]
+        self.agent(src).call("udp_send", dst=address, port=port, sport=sport, data=data.decode())
+        self.udp_bound.setdefault(src, set()).add(sport)
+        if receiver is None:
+            return Observation("dropped", detail="no host holds that address")
+        seen = self.agent(receiver).call("udp_check", port=port, data=data.decode(), since=since,
+                                         timeout=DATAGRAM_WAIT)
+        return Observation("delivered" if seen["delivered"] else "dropped")
+
+    def ping(self, src: str, dst: str, ident: int, seq: int) -> Observation:
+        answer = self.agent(src).call("ping", dst=self._address(dst), id=ident, timeout=CONNECT_WAIT)
+        return Observation(answer["outcome"])
+
+    def icmp(self, src: str, dst: str, icmp_type: int | str, code: int, ident: int, seq: int) -> Observation:
+        address = self._address(dst)
+        number = parse_icmp_type(icmp_type, ICMP)
+        receiver = self._owner(address)
+        since = self.agent(receiver).call("counts")["icmp"] if receiver else 0
+        self.agent(src).call("icmp_send", dst=address, type=number, code=code, id=ident, seq=seq)
+        if receiver is None:
+            return Observation("dropped", detail="no host holds that address")
+        seen = self.agent(receiver).call("icmp_check", type=number, id=ident, seq=seq, since=since,
+                                         timeout=DATAGRAM_WAIT)
+        return Observation("delivered" if seen["delivered"] else "dropped")
+
+    def wait(self, seconds: float) -> Observation:
+        time.sleep(seconds)
+        return Observation("waited")
+
+    def conntrack(self) -> dict[str, list[dict[str, Any]]]:
+        assert self.plan is not None
+        tables = {}
+        for host, ns in self.plan.enis.items():
+            text = driver.in_ns(ns, ["conntrack", "-L"], check=False)
+            tables[host] = [_entry(line) for line in text.splitlines() if line.strip()]
+        return tables
+
+
+def _entry(line: str) -> dict[str, Any]:
+    """One `conntrack -L` line as the timeline's entry shape."""
+    parts = line.split()
+    timeout = next((int(p) for p in parts[2:4] if p.isdigit()), 0)
+    state = next((p for p in parts if re.fullmatch(r"[A-Z_]{3,}", p)), "")
+    flow = " ".join(p for p in parts if p.startswith(("src=", "dst=", "sport=", "dport=", "id=", "type=")))
+    return {"flow": f"{parts[0]} {flow}", "state": state, "expires_in": timeout, "opened_by": "kernel conntrack"}

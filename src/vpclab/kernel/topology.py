@@ -1,0 +1,149 @@
+"""The lab network as namespaces and links: pure command lists (`commands`) and the calls that run them.
+
+Router namespace: one bridge per subnet holding the gateway (.1); ENI namespaces bridge a host to its subnet
+and hold its security groups; internet hosts hang off point-to-point links (proxy ARP, a /32 route each).
+Everything is created inside the lab's namespaces: veths are born there, nothing touches the root namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from vpclab.kernel import driver
+from vpclab.kernel.plan import Plan
+from vpclab.model.network import Host, Network
+
+#: emulate AWS where Linux differs (docs/assumptions.md, "The kernel backend")
+ENI_SYSCTLS = {
+    "net.bridge.bridge-nf-call-iptables": 1,        # bridged packets meet the SG chain and conntrack
+    "net.bridge.bridge-nf-call-ip6tables": 1,
+    "net.netfilter.nf_conntrack_tcp_loose": 0,      # no mid-stream pickup: untracked flows stay cut
+    "net.netfilter.nf_conntrack_tcp_be_liberal": 1,  # no TCP window checks
+    "net.netfilter.nf_conntrack_checksum": 0,
+    "net.netfilter.nf_conntrack_generic_timeout": 600,
+    "net.ipv6.conf.all.disable_ipv6": 1,
+}
+ROUTER_SYSCTLS = {
+    "net.ipv4.ip_forward": 1,
+    "net.bridge.bridge-nf-call-iptables": 0,        # NACLs must not see traffic within a subnet
+    "net.bridge.bridge-nf-call-ip6tables": 0,
+    "net.bridge.bridge-nf-call-arptables": 0,
+    "net.ipv4.icmp_echo_ignore_all": 1,             # the VPC router's address is not a host
+    "net.ipv6.conf.all.disable_ipv6": 1,
+}
+
+
+def eni_sysctls(host: Host) -> dict[str, object]:
+    c = host.conntrack
+    return ENI_SYSCTLS | {
+        "net.netfilter.nf_conntrack_tcp_timeout_established": c.tcp_established,
+        "net.netfilter.nf_conntrack_udp_timeout": c.udp,
+        "net.netfilter.nf_conntrack_udp_timeout_stream": c.udp_stream,
+        "net.netfilter.nf_conntrack_icmp_timeout": c.icmp,
+    }
+
+
+def host_sysctls(host: Host) -> dict[str, object]:
+    return {
+        "net.ipv4.icmp_echo_ignore_all": int(host.icmp_echo_ignore),
+        "net.ipv4.ip_local_port_range": f"{host.ephemeral_ports.first} {host.ephemeral_ports.last}",
+        "net.ipv6.conf.all.disable_ipv6": 1,
+    }
+
+
+@dataclass
+class Commands:
+    """What to run, in order: namespace creation, then `ip` batches per namespace in dependency order."""
+
+    create: list[str] = field(default_factory=list)
+    stages: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+def commands(network: Network, plan: Plan) -> Commands:
+    """The `ip` commands that build the topology (pure)."""
+    cmds = Commands(create=[f"netns add {ns}" for ns in plan.namespaces])
+    router = ["link set lo up"]
+    for name, subnet in network.subnets.items():
+        bridge = plan.bridges[name]
+        gateway = subnet.cidr.network_address + 1
+        router += [f"link add {bridge} type bridge", f"addr add {gateway}/{subnet.cidr.prefixlen} dev {bridge}",
+                   f"link set {bridge} up"]
+    hosts: dict[str, list[str]] = {}
+    enis: dict[str, list[str]] = {}
+    attach: list[str] = []
+    # Distinct interface indexes for both ends of every veth: when a veth's index equals its peer's (common
+    # across namespaces), the kernel treats its carrier change as non-urgent and delays it by up to a second.
+    index = iter(range(1000, 1_000_000))
+    for host in network.hosts.values():
+        ns = plan.hosts[host.name]
+        if host.internet:
+            link = plan.internet_links[host.name]
+            hosts[ns] = ["link set lo up", f"link add eth0 index {next(index)} type veth peer name {link} "
+                         f"index {next(index)} netns {plan.router}",
+                         f"addr add {host.ip}/32 dev eth0", "link set eth0 up", "route add default dev eth0"]
+            attach += [f"link set {link} up", f"route add {host.ip}/32 dev {link}"]
+            continue
+        eni = plan.enis[host.name]
+        subnet = network.subnets[host.subnet or ""]
+        gateway = subnet.cidr.network_address + 1
+        hosts[ns] = ["link set lo up", f"link add eth0 index {next(index)} type veth peer name to-host "
+                     f"index {next(index)} netns {eni}",
+                     f"addr add {host.ip}/{subnet.cidr.prefixlen} dev eth0", "link set eth0 up",
+                     f"route add default via {gateway}"]
+        uplink = plan.uplinks[host.name]
+        enis[eni] = ["link set lo up", "link add br0 type bridge", f"link add to-vpc index {next(index)} type veth peer name "
+                     f"{uplink} index {next(index)} netns {plan.router}", "link set to-host master br0", "link set to-vpc master br0",
+                     "link set to-host up", "link set to-vpc up", "link set br0 up"]
+        attach += [f"link set {uplink} master {plan.bridges[host.subnet or '']}", f"link set {uplink} up"]
+        if host.public_ip is not None:  # so the router answers ARP for it on internet links (proxy ARP)
+            attach.append(f"route add {host.public_ip}/32 dev {plan.bridges[host.subnet or '']}")
+    cmds.stages = [{plan.router: router}, hosts, enis, {plan.router: attach}]
+    return cmds
+
+
+def _parallel(jobs: dict[str, list[str]]) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda item: driver.ip_batch(*item), jobs.items()))
+
+
+def create(network: Network, plan: Plan) -> None:
+    """Build the namespaces and links (the rules come separately)."""
+    built = commands(network, plan)
+    driver.ip_batch(None, built.create)
+    for stage in built.stages:
+        _parallel(stage)
+    jobs = {plan.router: ROUTER_SYSCTLS | {f"net.ipv4.conf.{link}.proxy_arp": 1
+                                           for link in plan.internet_links.values()}}
+    for host in network.hosts.values():
+        jobs[plan.hosts[host.name]] = host_sysctls(host)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda item: driver.sysctl(*item), jobs.items()))
+
+
+def wait_until_forwarding(plan: Plan, timeout: float = 5.0) -> float:
+    """Wait until every bridge port has carrier and forwards (new veths take a moment); returns the wait."""
+    start = time.monotonic()
+    pending = [plan.router, *plan.enis.values()]
+    while pending:
+        pending = [ns for ns in pending if not _forwarding(ns)]
+        if not pending:
+            break
+        if time.monotonic() - start > timeout:
+            raise driver.KernelError(f"bridge ports in {', '.join(pending)} did not come up within {timeout:g} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def _forwarding(ns: str) -> bool:
+    ports = json.loads(driver.run(["bridge", "-n", ns, "-j", "link"]) or "[]")
+    return all(port.get("state") == "forwarding" for port in ports)
+
+
+def destroy(plan: Plan) -> None:
+    """Delete every namespace of the run (their links go with them)."""
+    existing = set(driver.namespaces())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(driver.delete_namespace, [ns for ns in plan.namespaces if ns in existing]))

@@ -1,0 +1,106 @@
+"""Known differences between the simulator (AWS's documented behaviour) and the kernel backend (Linux).
+
+Each has an id, a description (also in docs/assumptions.md, "The kernel backend") and a test saying whether a lab
+step is exposed to it. `vpclab lab diff` reports a disagreement on an exposed step as listed, not as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from vpclab.engine.paths import SERVICE_ADDRESSES
+from vpclab.lab.loader import Lab, LabStep
+from vpclab.model.addresses import parse_ip
+from vpclab.model.errors import ModelError
+
+STREAM_DELAY = 2.0  # Linux: a replied UDP flow becomes a stream only when still active 2 s after it started
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    id: str
+    summary: str
+    exposes: Callable[[Lab, LabStep, dict[str, Any]], bool]
+
+
+def _target(lab: Lab, step: LabStep) -> str | None:
+    to = getattr(step.spec, "to", None)
+    if to is None:
+        return None
+    return str(lab.network.hosts[to].ip) if to in lab.network.hosts else to
+
+
+def _hairpin(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
+    src = getattr(step.spec, "src", None)
+    target = _target(lab, step)
+    if src is None or target is None or lab.network.hosts[src].internet:
+        return False
+    return any(h.public_ip is not None and str(h.public_ip) == target for h in lab.network.vpc_hosts())
+
+
+def _ipv6(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
+    target = _target(lab, step)
+    try:
+        return target is not None and parse_ip(target).version == 6
+    except ModelError:
+        return False
+
+
+def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
+    target = _target(lab, step)
+    if target is None:
+        return False
+    try:
+        value = int(parse_ip(target))
+    except ModelError:
+        return False
+    return value in SERVICE_ADDRESSES or value == int(lab.network.vpc.dns_address)
+
+
+def _capacity(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
+    return any(h.conntrack.max_entries is not None for h in lab.network.vpc_hosts())
+
+
+def _udp_stream(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
+    """A UDP flow whose second transaction came less than 2 s after it started: AWS calls it a stream, Linux
+    keeps the single-transaction timeout. Every later step of that flow is exposed."""
+    clock = state.setdefault("clock", 0.0)
+    flows: dict[tuple, float] = state.setdefault("flows", {})
+    fast: set[tuple] = state.setdefault("fast", set())
+    if step.action == "wait":
+        state["clock"] = clock + step.spec.seconds  # type: ignore[attr-defined]
+        return False
+    if step.action != "udp" or step.spec.sport is None:  # type: ignore[attr-defined]
+        return False
+    s: Any = step.spec
+    flow = tuple(sorted([(s.src, s.sport), (s.to, s.port)]))
+    if flow in fast:
+        return True
+    if flow in flows and clock - flows[flow] < STREAM_DELAY:
+        fast.add(flow)
+        return False
+    flows.setdefault(flow, clock)
+    return False
+
+
+DIFFERENCES = (
+    Difference("K1", "a VPC host reaching another host's public IP (out through the IGW and back) is not emulated",
+               _hairpin),
+    Difference("K2", "the kernel backend runs IPv4 only", _ipv6),
+    Difference("K3", "Linux makes a UDP flow a stream only if it is still active 2 s after it started; AWS after "
+                     "its second request-response transaction", _udp_stream),
+    Difference("K4", "Amazon DNS, IMDS and Time Sync do not exist in the kernel backend", _service),
+    Difference("K5", "conntrack capacity (max_entries) is approximated with nftables `ct count`", _capacity),
+)
+
+
+def exposures(lab: Lab) -> dict[int, list[str]]:
+    """For each step index, the ids of the known differences it is exposed to."""
+    states: dict[str, dict[str, Any]] = {d.id: {} for d in DIFFERENCES}
+    result: dict[int, list[str]] = {}
+    for step in lab.steps:
+        ids = [d.id for d in DIFFERENCES if d.exposes(lab, step, states[d.id])]
+        if ids:
+            result[step.index] = ids
+    return result
