@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean system-deps
+
+# The kernel backend's tools, installed from Debian's packages when running as root and something is missing.
+KERNEL_TOOLS := ip nft conntrack ping bridge
+KERNEL_PACKAGES := iproute2 nftables conntrack iputils-ping
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +18,16 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/vpclab demo
 
-test: $(BIN)/.installed
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  for tool in $(KERNEL_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing $(KERNEL_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(KERNEL_PACKAGES) >/dev/null; \
+	  fi; \
+	fi
+
+test: $(BIN)/.installed system-deps
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed

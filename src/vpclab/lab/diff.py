@@ -35,7 +35,7 @@ class DiffRow:
 
 
 def compare(lab: Lab, sim: LabResult, kernel: LabResult) -> list[DiffRow]:
-    listed = exposures(lab)
+    listed = exposures(lab, {step.index: step.outcome for step in sim.steps})
     return [DiffRow(s.index, s.description, s.expect, s.outcome, k.outcome, tuple(listed.get(s.index, ())))
             for s, k in zip(sim.steps, kernel.steps)]
 

@@ -58,6 +58,18 @@ def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     return value in SERVICE_ADDRESSES or value == int(lab.network.vpc.dns_address)
 
 
+def _retransmission(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
+    """After a segment of a connection was dropped, Linux retransmits it and holds later data behind it; the
+    simulator does not retransmit. Every later step of that connection is exposed."""
+    if step.action not in ("send", "close"):
+        return False
+    conn = step.spec.conn  # type: ignore[attr-defined]
+    exposed = conn in state.setdefault("lossy", set())
+    if step.action == "send" and state["sim"].get(step.index) == "dropped":
+        state["lossy"].add(conn)
+    return exposed
+
+
 def _capacity(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     return any(h.conntrack.max_entries is not None for h in lab.network.vpc_hosts())
 
@@ -92,12 +104,15 @@ DIFFERENCES = (
                      "its second request-response transaction", _udp_stream),
     Difference("K4", "Amazon DNS, IMDS and Time Sync do not exist in the kernel backend", _service),
     Difference("K5", "conntrack capacity (max_entries) is approximated with nftables `ct count`", _capacity),
+    Difference("K6", "Linux retransmits a dropped TCP segment and delivers later data only after it; the "
+                     "simulator does not retransmit", _retransmission),
 )
 
 
-def exposures(lab: Lab) -> dict[int, list[str]]:
-    """For each step index, the ids of the known differences it is exposed to."""
-    states: dict[str, dict[str, Any]] = {d.id: {} for d in DIFFERENCES}
+def exposures(lab: Lab, sim_outcomes: dict[int, str] | None = None) -> dict[int, list[str]]:
+    """For each step index, the ids of the known differences it is exposed to (some need the simulator's
+    outcomes, e.g. which segments it dropped)."""
+    states: dict[str, dict[str, Any]] = {d.id: {"sim": sim_outcomes or {}} for d in DIFFERENCES}
     result: dict[int, list[str]] = {}
     for step in lab.steps:
         ids = [d.id for d in DIFFERENCES if d.exposes(lab, step, states[d.id])]
