@@ -219,7 +219,8 @@ class Engine:
         other = eni.egress if direction is INGRESS else eni.ingress
         if mask & policy.world_mask and pair in other.all_ports_world:
             return True
-        if pair in policy.all_ports_world:
+        if pair in policy.all_ports_world and not (p.proto == TCP and p.flags & SYN and not p.flags & ACK):
+            # a pure SYN always opens a flow, so it is never the response of one opened the other way
             peer = p.src if direction is INGRESS else p.dst
             return bool(other.index.match(version, p.proto, peer, p.sport) & other.world_mask)
         return False

@@ -154,8 +154,11 @@ def _notrack_rules(network: Network, host: Host) -> list[list[Json]]:
                 result.append([_match(_payload("ip", own_field), ip),
                                _match(_payload(name, "dport"), _port_set(world[direction]))])
             if all_ports[direction] and world[other]:  # responses of flows opened the other way
-                result.append([_match(_payload("ip", own_field), ip),
-                               _match(_payload(name, "sport"), _port_set(world[other]))])
+                response = [_match(_payload("ip", own_field), ip),
+                            _match(_payload(name, "sport"), _port_set(world[other]))]
+                if protocol == TCP:  # a pure SYN opens a flow: it is never a response
+                    response.append(_match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", "!="))
+                result.append(response)
     return result
 
 
