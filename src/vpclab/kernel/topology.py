@@ -115,8 +115,9 @@ def create(network: Network, plan: Plan) -> None:
     driver.ip_batch(None, built.create)
     for stage in built.stages:
         _parallel(stage)
-    jobs = {plan.router: ROUTER_SYSCTLS | {f"net.ipv4.conf.{link}.proxy_arp": 1
-                                           for link in plan.internet_links.values()}}
+    links = plan.internet_links.values()
+    jobs = {plan.router: ROUTER_SYSCTLS | {f"net.ipv4.conf.{link}.proxy_arp": 1 for link in links}
+            | {f"net.ipv4.neigh.{link}.proxy_delay": 0 for link in links}}  # answer ARP at once, not within 0.8 s
     for host in network.hosts.values():
         jobs[plan.hosts[host.name]] = host_sysctls(host)
     with ThreadPoolExecutor(max_workers=8) as pool:
