@@ -94,9 +94,11 @@ def commands(network: Network, plan: Plan) -> Commands:
                      f"addr add {host.ip}/{subnet.cidr.prefixlen} dev eth0", "link set eth0 up",
                      f"route add default via {gateway}"]
         uplink = plan.uplinks[host.name]
-        enis[eni] = ["link set lo up", "link add br0 type bridge", f"link add to-vpc index {next(index)} type veth peer name "
-                     f"{uplink} index {next(index)} netns {plan.router}", "link set to-host master br0", "link set to-vpc master br0",
-                     "link set to-host up", "link set to-vpc up", "link set br0 up"]
+        enis[eni] = ["link set lo up", "link add br0 type bridge",
+                     f"link add to-vpc index {next(index)} type veth peer name {uplink} index {next(index)} "
+                     f"netns {plan.router}",
+                     "link set to-host master br0", "link set to-vpc master br0", "link set to-host up",
+                     "link set to-vpc up", "link set br0 up"]
         attach += [f"link set {uplink} master {plan.bridges[host.subnet or '']}", f"link set {uplink} up"]
         if host.public_ip is not None:  # so the router answers ARP for it on internet links (proxy ARP)
             attach.append(f"route add {host.public_ip}/32 dev {plan.bridges[host.subnet or '']}")

@@ -358,11 +358,9 @@ class _Builder:
             if action in ("authorize", "revoke"):
                 return self.sg_change(action, spec, path, network)
             if action == "nacl_entry":
-                directions = [d for d in Direction if getattr(spec, d.value) is not None]
-                if len(directions) != 1:
-                    self.fail(path, "expected exactly one of ingress or egress")
+                direction = self.one_direction(spec, path)
+                if direction is None:
                     return network
-                direction = directions[0]
                 entry = self.nacl_entry(path + (direction.value,), getattr(spec, direction.value))
                 return network.add_nacl_entry(spec.nacl, direction, entry) if entry else network
             if action == "delete_nacl_entry":
@@ -377,12 +375,18 @@ class _Builder:
                 self.fail(path + ((field,) if field else ()), problem.message)
         return network
 
-    def sg_change(self, action: str, spec: schema.SgChangeStep, path: Path, network: Network) -> Network:
+    def one_direction(self, spec: typing.Any, path: Path) -> Direction | None:
+        """The one direction a change step gives (`ingress:` or `egress:`), or None after reporting a problem."""
         directions = [d for d in Direction if getattr(spec, d.value) is not None]
         if len(directions) != 1:
             self.fail(path, "expected exactly one of ingress or egress")
+            return None
+        return directions[0]
+
+    def sg_change(self, action: str, spec: schema.SgChangeStep, path: Path, network: Network) -> Network:
+        direction = self.one_direction(spec, path)
+        if direction is None:
             return network
-        direction = directions[0]
         rule = self.sg_rule(path + (direction.value,), getattr(spec, direction.value))
         if rule is None:
             return network
