@@ -7,5 +7,9 @@ Two benchmarks, both timed with `time.perf_counter` here (never in the tests):
 * `rules` — new-flow decisions against security groups of 100, 1,000 and 10,000 rules: the compiled
   bitmask lookup against the plain linear scan, compile time, and full `Engine.evaluate` on fresh SYNs.
 
+Two diagnostic sections follow them (skip with `--no-hotspots`): `hotspots` (cProfile and a
+profiler-free per-gate breakdown of the established-flow path) and `whatif` (candidate optimisations
+patched in at run time, measured against the unmodified engine).
+
 See docs/benchmarks.md for what each measures and the latest figures.
 """

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from bench import scenarios
-from bench.timing import Timing, measure
+from bench.timing import measure_interleaved
 from vpclab.engine import ACK, PSH, SYN, Engine, Packet
 
 TARGET_PPS = 200_000
@@ -104,28 +104,30 @@ _OK = _Ok()
 
 def run(quick: bool = False, flows: int | None = None) -> dict[str, object]:
     flows = flows or (200 if quick else 1000)
-    fast_packets = 20_000 if quick else 200_000
-    slow_packets = 4_000 if quick else 40_000
-    repeats = 3 if quick else 9
+    fast_packets = 20_000 if quick else 100_000
+    slow_packets = 2_000 if quick else 10_000
+    rounds = 3 if quick else 15
 
     setup = establish(flows, fast_packets)
-    fast: Timing = measure(lambda: run_pass(setup, False), len(setup.data), repeats)
-    harness: Timing = measure(lambda: harness_pass(setup), len(setup.data), repeats)
-
     slow_setup = Setup(setup.engine, setup.clock, flows, setup.data[:slow_packets])
-    slow: Timing = measure(lambda: run_pass(slow_setup, True), len(slow_setup.data), max(3, repeats // 2))
+    timings = measure_interleaved({
+        "explain_false": (lambda: run_pass(setup, False), len(setup.data)),
+        "explain_true": (lambda: run_pass(slow_setup, True), len(slow_setup.data)),
+        "harness_only": (lambda: harness_pass(setup), len(setup.data)),
+    }, rounds)
 
     for host in ("web", "db"):
         table = setup.engine.conntrack(host)
         if table.count != flows or {e.state for e in table.entries()} != {"ESTABLISHED"}:
             raise AssertionError(f"{host}: flows left ESTABLISHED during the run")
+    fast = timings["explain_false"]
     return {
         "flows": flows,
         "path": "web SG egress → acl-app egress → acl-db ingress → db SG ingress (and back)",
-        "nacl_entries_per_direction": {"acl-app": [10, 10], "acl-db": [10, 10]},
+        "nacl_entries_ingress_egress": {acl.id: [len(acl.ingress), len(acl.egress)]
+                                        for acl in setup.engine.network.nacls.values() if acl.id != "default"},
         "target_per_s": TARGET_PPS,
-        "explain_false": fast.to_dict(),
-        "explain_true": slow.to_dict(),
-        "harness_only": harness.to_dict(),
+        **{name: t.to_dict() for name, t in timings.items()},
         "meets_target": fast.median_rate >= TARGET_PPS,
+        "best_meets_target": fast.best_rate >= TARGET_PPS,
     }

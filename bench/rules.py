@@ -14,7 +14,7 @@ import gc
 import time
 
 from bench import scenarios
-from bench.timing import Timing, measure
+from bench.timing import Timing, measure_interleaved
 from vpclab.engine import Engine
 from vpclab.engine.sg import compile_policy
 from vpclab.model import Direction
@@ -52,7 +52,8 @@ def _syn_round(engine: Engine, clock: list[float], syns) -> None:
 
 
 def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, object]:
-    repeats = 3 if quick else 7
+    repeats = 3 if quick else 9
+    rounds = 3 if quick else 9
     compiled_lookups = 5_000 if quick else 50_000
     syn_count = 2_000 if quick else 20_000
     results = []
@@ -72,20 +73,21 @@ def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, object
             raise AssertionError(f"{size} rules: compiled and linear disagree on {mismatches} lookups")
         hits = sum(1 for q in lookups if fast.index.match(*q))
 
-        compiled = measure(lambda: _lookup_pass(fast.index.match, lookups), len(lookups), repeats)
-        linear = measure(lambda: _lookup_pass(slow.index.match, linear_lookups), len(linear_lookups),
-                         max(3, repeats // 2))
-        # the compiled index on exactly the linear scan's lookups, for a like-for-like ratio
-        # (looped over so a pass is as long as the main compiled pass: a few hundred lookups alone are
-        # too short to time reliably)
+        # (the compiled index is also timed on exactly the linear scan's lookups, looped so a pass is as
+        # long as the main compiled pass: a few hundred lookups alone are too short to time reliably)
         loops = max(1, len(lookups) // len(linear_lookups))
-        compiled_same = measure(lambda: _lookup_pass(fast.index.match, linear_lookups * loops),
-                                len(linear_lookups) * loops, repeats)
+        same = linear_lookups * loops
+        timings = measure_interleaved({
+            "compiled": (lambda: _lookup_pass(fast.index.match, lookups), len(lookups)),
+            "compiled_same": (lambda: _lookup_pass(fast.index.match, same), len(same)),
+            "linear": (lambda: _lookup_pass(slow.index.match, linear_lookups), len(linear_lookups)),
+        }, rounds)
+        compiled, compiled_same, linear = timings["compiled"], timings["compiled_same"], timings["linear"]
 
         engine = Engine(network)
         clock = [10.0]
-        rounds = [scenarios.fresh_syns(rule_set, syn_count, r) for r in range(2)]
-        syn_timing = _measure_syns(engine, clock, rounds, repeats)
+        syn_sets = [scenarios.fresh_syns(rule_set, syn_count, r) for r in range(2)]
+        syn_timing = _measure_syns(engine, clock, syn_sets, repeats)
         results.append({
             "rules": size,
             "covering_rules": len(rule_set.covering),
@@ -113,11 +115,11 @@ def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, object
     return {"sizes": list(sizes), "results": results}
 
 
-def _measure_syns(engine: Engine, clock: list[float], rounds, repeats: int) -> Timing:
+def _measure_syns(engine: Engine, clock: list[float], syn_sets, repeats: int) -> Timing:
     """Time passes of fresh SYNs; between passes (untimed) advance time and sweep the expired entries."""
     seconds = []
     for r in range(repeats + 1):
-        syns = rounds[r % 2]
+        syns = syn_sets[r % 2]
         gc.collect()
         start = time.perf_counter()
         _syn_round(engine, clock, syns)
@@ -129,4 +131,4 @@ def _measure_syns(engine: Engine, clock: list[float], rounds, repeats: int) -> T
             table = engine.conntrack(host)
             table.sweep(clock[0])
             assert table.count == 0
-    return Timing(len(rounds[0]), tuple(seconds))
+    return Timing(len(syn_sets[0]), tuple(seconds))

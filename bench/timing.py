@@ -1,8 +1,12 @@
 """Repeat-and-summarise timing with time.perf_counter, robust to a noisy shared machine.
 
-Every measurement runs one untimed warm-up pass, then `repeats` timed passes over the same work. We
-report the median (the typical figure) and the best pass (the least disturbed one); the spread between
-the fastest and slowest pass is kept so a noisy run is visible in the results.
+Every measurement runs one untimed warm-up pass, then several timed passes over the same work, with the
+variants being compared run round-robin. We report the median pass (the typical figure) and the best
+pass (the least disturbed one); the spread between the fastest and slowest pass is kept so a noisy run
+is visible in the results.
+
+The garbage collector stays enabled (the engine allocates a Verdict per packet, and real callers pay for
+collection too), but a full collection runs before each pass so passes start from the same heap.
 """
 
 from __future__ import annotations
@@ -65,18 +69,19 @@ class Timing:
         return data
 
 
-def measure(run: Callable[[], object], ops: int, repeats: int, warmup: int = 1) -> Timing:
-    """Time `run()` (which performs `ops` operations) `repeats` times after `warmup` untimed calls.
-
-    The garbage collector stays enabled (the engine allocates a Verdict per packet, and real callers pay
-    for collection too), but a full collection runs before each pass so passes start from the same heap.
-    """
+def measure_interleaved(runs: dict[str, tuple[Callable[[], object], int]], rounds: int,
+                        warmup: int = 1) -> dict[str, Timing]:
+    """Time several variants round-robin: each round runs every variant once, so a burst of noise from
+    the rest of the machine lands on all of them rather than on one; the median per variant is robust
+    to a few disturbed rounds. `runs` maps a name to (callable, operations per call)."""
     for _ in range(warmup):
-        run()
-    seconds = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-    return Timing(ops, tuple(seconds))
+        for run, _ops in runs.values():
+            run()
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (run, _ops) in runs.items():
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: Timing(ops, tuple(seconds[name])) for name, (_run, ops) in runs.items()}

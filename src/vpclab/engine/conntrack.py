@@ -46,7 +46,7 @@ class Entry:
                  "direction", "fin_orig", "fin_reply", "transactions", "last_was_orig", "packets")
 
     def __init__(self, orig: Key, reply: Key, proto: int, state: str, now: float, timeout: float,
-                 opened_by: str, direction: str) -> None:
+                 opened_by: object, direction: str) -> None:
         self.orig = orig
         self.reply = reply
         self.proto = proto
@@ -54,7 +54,7 @@ class Entry:
         self.created = now
         self.last_seen = now
         self.timeout = timeout
-        self.opened_by = opened_by
+        self.opened_by = opened_by  # the rule that admitted the first packet; formatted only when read
         self.direction = direction
         self.fin_orig = False
         self.fin_reply = False
@@ -90,7 +90,7 @@ class Entry:
     def to_dict(self, now: float) -> dict[str, object]:
         return {"flow": self.flow(), "state": self.state, "direction": self.direction,
                 "created": self.created, "last_seen": self.last_seen, "timeout": self.timeout,
-                "expires_in": round(self.expires - now, 6), "opened_by": self.opened_by}
+                "expires_in": round(self.expires - now, 6), "opened_by": str(self.opened_by)}
 
 
 class ConntrackTable:
@@ -137,7 +137,7 @@ class ConntrackTable:
         self.sweep(now)
         return self.count >= limit
 
-    def open(self, p: Packet, now: float, opened_by: str, direction: str) -> Entry | None:
+    def open(self, p: Packet, now: float, opened_by: object, direction: str) -> Entry | None:
         """Create an entry for a packet that may open one; None when it cannot (e.g. TCP mid-stream)."""
         rkey = reply_key(p)
         if rkey is None:

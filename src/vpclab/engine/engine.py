@@ -14,15 +14,16 @@ from vpclab.engine.config import EngineConfig
 from vpclab.engine.conntrack import TCP_REOPENABLE, ConntrackTable, Entry, packet_key
 from vpclab.engine.matcher import lowest_bit
 from vpclab.engine.nacl import NaclPolicy
-from vpclab.engine.packet import ACK, SYN, Packet
+from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
 from vpclab.engine.paths import Route, Router
-from vpclab.engine.sg import SgPolicy, compile_policy, rule_label, what_text
+from vpclab.engine.sg import SgPolicy, compile_policy, what_text
 from vpclab.engine.verdict import Step, Verdict
 from vpclab.model.network import Host, Network
 from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, TCP, UDP, icmp_type_name
 from vpclab.model.rules import Direction, star_text
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
+_TCP_CHANGES = SYN | FIN | RST  # flags that move a TCP entry's state
 _REPLY_TYPES = {ICMP: frozenset(ICMP_QUERY_REPLY.values()), ICMPV6: frozenset({129})}
 
 
@@ -140,6 +141,13 @@ class Engine:
         table = eni.table
         key = packet_key(p)
         entry = table._entries.get(key)
+        if entry is not None and trace is None and entry.state == "ESTABLISHED" and not p.flags & _TCP_CHANGES \
+                and now - entry.last_seen < entry.timeout:
+            # fast path: a segment of an established TCP connection only restarts the idle timer
+            entry.last_seen = now
+            entry.packets += 1
+            entry.timeout = table.settings.tcp_established
+            return codes.CONNTRACK_MATCH
         expired: Entry | None = None
         if entry is not None:
             if table.is_expired(entry, now):
@@ -183,7 +191,7 @@ class Engine:
                 if len(memory) >= self.config.untracked_memory:
                     for old in list(memory)[: len(memory) // 2]:
                         del memory[old]
-                memory[key] = rule_label(policy.rules[lowest_bit(mask)])
+                memory[key] = str(policy.rules[lowest_bit(mask)])
             return codes.SG_RULE_MATCH_UNTRACKED
 
         compiled = policy.rules[lowest_bit(mask)]
@@ -196,7 +204,7 @@ class Engine:
                                   f"({table.count} of {table.settings.max_entries} entries): new flows are dropped",
                                   eni.name, str(direction), rule=compiled.ref))
             return None
-        opened = table.open(p, now, rule_label(compiled), str(direction))
+        opened = table.open(p, now, compiled, str(direction))
         if opened is None:
             if trace is not None:
                 trace.append(Step("sg", compiled.group, "allow", codes.SG_RULE_MATCH_STATELESS,

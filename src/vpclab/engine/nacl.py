@@ -11,7 +11,10 @@ from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex, lowest_bit,
 class NaclPolicy:
     """One direction of one network ACL; bit i of a match mask is the i-th entry in number order."""
 
-    __slots__ = ("id", "direction", "entries", "allow", "index")
+    __slots__ = ("id", "direction", "entries", "allow", "index", "_memo")
+
+    #: decisions remembered per policy (a policy is rebuilt on every change, so the memo never goes stale)
+    MEMO_SIZE = 65536
 
     def __init__(self, acl: NetworkAcl, direction: Direction, linear: bool = False) -> None:
         self.id = acl.id
@@ -25,8 +28,16 @@ class NaclPolicy:
             v4, v6 = (cidr_span, ()) if entry.cidr.version == 4 else ((), cidr_span)
             items.append(MatchItem(bit, entry.protocol, v4, v6, first, last))
         self.index: RuleIndex | LinearIndex = LinearIndex(items) if linear else RuleIndex(items)
+        self._memo: dict[tuple[int, int, int, int], int] = {}
 
     def decide(self, version: int, proto: int, addr: int, key: int) -> int:
         """The position of the deciding entry, or -1 for the `*` deny."""
-        mask = self.index.match(version, proto, addr, key)
-        return lowest_bit(mask) if mask else -1
+        memo_key = (version, proto, addr, key)
+        position = self._memo.get(memo_key)
+        if position is None:
+            mask = self.index.match(version, proto, addr, key)
+            position = lowest_bit(mask) if mask else -1
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[memo_key] = position
+        return position

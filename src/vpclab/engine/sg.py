@@ -27,6 +27,9 @@ class CompiledRule:
     def text(self) -> str:
         return f"{self.ref}: {self.rule.text(self.direction)}"
 
+    def __str__(self) -> str:
+        return f"{self.group} {self.text()}"
+
 
 class SgPolicy:
     """One direction of one ENI's security groups, compiled for lookup.
@@ -112,8 +115,3 @@ def what_text(proto: int, dport: int, icmp_name: str) -> str:
     if icmp_name:
         return f"{protocol_name(proto)} {icmp_name}"
     return f"protocol {protocol_name(proto)}"
-
-
-def rule_label(compiled: CompiledRule) -> str:
-    """`sg-b ingress rule 1: tcp 4321 from 198.18.0.0/16`, for conntrack entries' provenance."""
-    return f"{compiled.group} {compiled.text()}"

@@ -44,7 +44,7 @@ class Step:
         return f"{where} {self.decision}: {self.reason} [{self.code}]"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """The fate of one packet: allowed or dropped, the deciding code, and (unless skipped) the full trace.
 

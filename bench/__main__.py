@@ -1,0 +1,188 @@
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel] [--json PATH] [--no-hotspots]`.
+
+Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
+(bench/results-quick.json for a --quick smoke run). `--only` runs and updates just those sections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
+    sys.path.insert(0, str(ROOT / "src"))
+
+from bench import established, hotspots, kernel, rules  # noqa: E402
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
+QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
+                      if line.startswith("Model name")), "")
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model or platform.processor(),
+            "python": platform.python_version(), "implementation": platform.python_implementation(),
+            "kernel": platform.release(), "platform": platform.platform()}
+
+
+def source() -> dict[str, object]:
+    """The commit measured, and whether src/ had uncommitted changes (others may be editing it)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  check=False).stdout.strip()
+        except OSError:
+            return ""
+    return {"commit": git("rev-parse", "HEAD"), "src_modified": bool(git("status", "--porcelain", "--", "src"))}
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in cells:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(out)
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def print_established(r: dict) -> None:
+    print(f"\n== 1. Established TCP flows, full cross-subnet path ({r['flows']} flows, PSH-ACK both ways) ==")
+    acls = ", ".join(f"{name} {i}/{e}" for name, (i, e) in r["nacl_entries_ingress_egress"].items())
+    print(f"   path: {r['path']}\n   NACL entries (ingress/egress): {acls}\n")
+    rows = []
+    for label, key in (("explain=False", "explain_false"), ("explain=True", "explain_true"),
+                       ("harness only (no engine)", "harness_only")):
+        t = r[key]
+        rows.append([label, t["ops"], len(t["seconds"]), _n(t["median_per_s"]), _n(t["best_per_s"]),
+                     f"{t['median_us']:.3f}", f"{t['spread'] * 100:.1f}%"])
+    print(_table(["mode", "packets/pass", "passes", "median pkt/s", "best pkt/s", "µs/pkt (median)", "spread"],
+                 rows))
+    verdict = "MET" if r["meets_target"] else "NOT MET"
+    print(f"\n   target ≥ {_n(r['target_per_s'])} pkt/s with explain=False: {verdict} "
+          f"(median {_n(r['explain_false']['median_per_s'])} pkt/s)")
+
+
+def print_rules(r: dict) -> None:
+    print("\n== 2. New-flow decisions vs security group size (compiled bitmask index vs linear scan) ==\n")
+    rows = []
+    for row in r["results"]:
+        rows.append([_n(row["rules"]), f"{row['compile_s']['median_ms']:.1f}",
+                     f"{row['compiled']['median_us']:.3f}", f"{row['linear']['median_us']:.1f}",
+                     f"{row['speedup']:,.0f}×", f"{row['hit_rate'] * 100:.0f}%",
+                     f"{row['engine_syn']['median_us']:.2f}", _n(row["engine_syn"]["median_per_s"])])
+    print(_table(["rules", "compile ms", "compiled µs/lookup", "linear µs/lookup", "compiled/linear",
+                  "hit rate", "engine SYN µs", "engine SYN/s"], rows))
+    print("\n   growth relative to the smallest group (median cost ratio):")
+    rows = [[_n(row["rules"]), f"{g['rules']:.0f}×", f"{g['compiled']:.2f}×", f"{g['linear']:.1f}×",
+             f"{g['engine_syn']:.2f}×"] for row in r["results"] for g in [row["growth_vs_smallest"]]]
+    print(_table(["rules", "rule count", "compiled lookup", "linear scan", "engine SYN"], rows))
+
+
+def print_hotspots(r: dict) -> None:
+    b = r["established_breakdown"]
+    print("\n== Hotspots: established data packet, explain=False ==\n")
+    if "unavailable" in b:
+        print(f"   breakdown {b['unavailable']}")
+    else:
+        print(f"   profiler-free breakdown (median of {b['rounds']} interleaved rounds; "
+              f"budget at target: {b['budget_us_at_target']} µs/pkt)")
+        print(_table(["part", "µs/packet"], [[k, f"{v:.3f}"] for k, v in b["us_per_packet"].items()]))
+    print("\n   cProfile, top functions by self time (cProfile inflates small functions):")
+    rows = [[row["function"], row["calls_per_packet"], f"{row['self_us_per_packet']:.3f}",
+             f"{row['self_share'] * 100:.1f}%", f"{row['cum_us_per_packet']:.3f}"]
+            for row in r["established_cprofile"]]
+    print(_table(["function", "calls/pkt", "self µs/pkt", "self share", "cum µs/pkt"], rows))
+    print("\n   cProfile of new-flow SYNs (1,000-rule group), top functions by self time:")
+    rows = [[row["function"], row["calls_per_packet"], f"{row['self_us_per_packet']:.3f}",
+             f"{row['self_share'] * 100:.1f}%"] for row in r["syn_cprofile_1000_rules"][:10]]
+    print(_table(["function", "calls/pkt", "self µs/pkt", "self share"], rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel"], action="append",
+                        help="run only these sections (repeatable); the results file keeps the others")
+    parser.add_argument("--no-hotspots", action="store_true",
+                        help="skip the diagnostic sections (profiles and what-if variants)")
+    parser.add_argument("--json", type=Path, default=None, help=f"where to write results (default "
+                        f"{DEFAULT_JSON.relative_to(ROOT)}; with --quick, {QUICK_JSON.relative_to(ROOT)}, so a "
+                        "smoke run never overwrites the full figures)")
+    args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = QUICK_JSON if args.quick else DEFAULT_JSON
+    selected = args.only or ["established", "rules", "kernel"] + ([] if args.no_hotspots else ["hotspots"])
+
+    import vpclab
+
+    info = machine()
+    print(f"vpclab {vpclab.__version__} benchmarks{' (--quick)' if args.quick else ''}: "
+          f"{info['cpu_model']}, {info['cpus']} CPUs, Python {info['python']}, kernel {info['kernel']}")
+    results: dict[str, object] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": args.quick, "machine": info, "vpclab": vpclab.__version__, "source": source(),
+    }
+    load_start = _load()
+    started = time.perf_counter()
+    if "established" in selected:
+        results["established"] = established.run(args.quick)
+        print_established(results["established"])
+    if "rules" in selected:
+        results["rules"] = rules.run(args.quick)
+        print_rules(results["rules"])
+    if "hotspots" in selected:
+        results["hotspots"] = hotspots.run(args.quick)
+        print_hotspots(results["hotspots"])
+    if "kernel" in selected:
+        print("\n== Kernel backend: bring-up, tear-down, a full lab on each backend (needs root) ==")
+        results["kernel"] = kernel.run(args.quick)
+    results["wall_s"] = wall = round(time.perf_counter() - started, 1)
+    results["load_average"] = {"start": load_start, "end": _load()}
+    for name in selected:
+        if isinstance(results.get(name), dict):
+            results[name]["date"] = results["date"]
+            results[name]["commit"] = results["source"]["commit"]
+    if args.only and args.json.exists():  # a partial run updates its sections of an earlier full run
+        try:
+            earlier = json.loads(args.json.read_text())
+        except ValueError:
+            earlier = {}
+        results = earlier | {name: results[name] for name in selected} | {
+            "machine": info, "partial_runs": earlier.get("partial_runs", []) + [
+                {"date": results["date"], "sections": selected, "quick": args.quick, "source": results["source"],
+                 "load_average": results["load_average"]}]}
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nload average (1/5/15 min) at start {load_start}, at end {_load()}: "
+          "other work on the machine makes passes slower and noisier")
+    print(f"results written to {args.json} ({wall} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
