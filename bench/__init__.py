@@ -1,15 +1,15 @@
 """vpclab benchmarks: run with `make bench` or `.venv/bin/python -m bench` from the project root.
 
-Two benchmarks, both timed with `time.perf_counter` here (never in the tests):
+Three benchmarks, all timed with `time.perf_counter` here (never in the tests):
 
 * `established` — data packets of established TCP flows through the full cross-subnet path
   (SG egress → NACL egress → NACL ingress → SG ingress, with conntrack on both ENIs), in packets/s.
 * `rules` — new-flow decisions against security groups of 100, 1,000 and 10,000 rules: the compiled
   bitmask lookup against the plain linear scan, compile time, and full `Engine.evaluate` on fresh SYNs.
+* `kernel` — bring-up and tear-down of 4- and 20-host kernel labs, and a full lab on each backend (root).
 
-Two diagnostic sections follow them (skip with `--no-hotspots`): `hotspots` (cProfile and a
-profiler-free per-gate breakdown of the established-flow path) and `whatif` (candidate optimisations
-patched in at run time, measured against the unmodified engine).
+A diagnostic section follows (skip with `--no-hotspots`): `hotspots` (cProfile and a profiler-free
+per-gate breakdown of the established-flow path).
 
 See docs/benchmarks.md for what each measures and the latest figures.
 """
