@@ -115,3 +115,24 @@ def test_the_readme_shows_what_the_command_really_prints():
     shown = readme.split("`vpclab lab run beating-security-groups` prints:\n\n```\n", 1)[1].split("\n```", 1)[0]
     printed = cli("lab", "run", "beating-security-groups").stdout.rstrip()
     assert shown == printed
+
+
+def test_kernel_backend_without_root_exits_3_saying_what_to_do(monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    result = runner.invoke(app, ["lab", "run", "beating-security-groups", "--backend", "kernel"])
+    assert result.exit_code == 3
+    assert "needs root" in result.stderr and "sudo" in result.stderr
+
+
+def test_kernel_backend_without_nftables_exits_3_naming_the_package(monkeypatch):
+    import shutil
+    real = shutil.which
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr("shutil.which", lambda tool: None if tool == "nft" else real(tool))
+    result = runner.invoke(app, ["lab", "clean"])
+    assert result.exit_code == 3 and "apt-get install nftables" in result.stderr
+
+
+def test_icmp_tool_rejects_bad_input_with_exit_2():
+    result = runner.invoke(app, ["icmp", "--send-request", "not-an-ip"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
