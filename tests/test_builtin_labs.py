@@ -95,3 +95,15 @@ def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_6
     assert first_packet(result, 11)["code"] == codes.CONNTRACK_EXPIRED
     late = first_packet(result, 18, "dropped")
     assert late["code"] == codes.CONNTRACK_EXPIRED and "app ingress" in late["reason"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_skipping_explanations_changes_no_verdict(name):
+    """Bulk evaluation (explain=False, with its fast paths) decides every packet as the explained path does."""
+    explained = run(name)
+    bulk = run_lab(load(name), SimBackend(explain=False))
+    assert [s.outcome for s in bulk.steps] == [s.outcome for s in explained.steps]
+    for fast, slow in zip(bulk.steps, explained.steps):
+        assert [(p["summary"], p["verdict"], p["code"]) for p in fast.packets] == \
+               [(p["summary"], p["verdict"], p["code"]) for p in slow.packets]
+        assert all(p["trace"] == [] for p in fast.packets)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import NamedTuple
 
-import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +23,6 @@ from vpclab.model import (
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 WORLD = {4: IPv4Network("0.0.0.0/0"), 6: IPv6Network("::/0")}
-MAX4, MAX6 = 2**32 - 1, 2**128 - 1
 
 VPC = Vpc(IPv4Network("10.0.0.0/16"), IPv6Network("2600:1f18:ab00::/56"))
 SUBNETS = [Subnet("s1", IPv4Network("10.0.1.0/24"), IPv6Network("2600:1f18:ab00:1::/64")),
@@ -49,10 +47,12 @@ class Flow(NamedTuple):
     dport: int = 0
     icmp_type: int = 0
     icmp_code: int = 0
+    pure_syn: bool = False
 
     @classmethod
     def of(cls, p: Packet) -> "Flow":
-        return cls(6 if p.v6 else 4, p.proto, p.src, p.dst, p.sport, p.dport, p.icmp_type, p.icmp_code)
+        return cls(6 if p.v6 else 4, p.proto, p.src, p.dst, p.sport, p.dport, p.icmp_type, p.icmp_code,
+                   p.proto == 6 and bool(p.flags & SYN) and not p.flags & (ACK | RST))
 
     def reversed(self) -> "Flow":
         return self._replace(src=self.dst, dst=self.src, sport=self.dport, dport=self.sport)
@@ -112,13 +112,14 @@ def untracked_as_first_packet(network: Network, host: str, direction: Direction,
 
 
 def untracked_either_way(network: Network, host: str, direction: Direction, f: Flow) -> bool:
-    """The engine's documented reading (engine.py `Engine._untracked`): a packet without state is untracked if
-    it would be the first packet of an untracked flow, *or* the response of an untracked flow opened the other
-    way (§2.2: "The response traffic for an untracked flow is allowed based on the ... rule that permits the
-    response traffic"). For UDP the two cannot be told apart; for a pure TCP SYN they can — see
-    test_untracked_tcp_syn_is_classified_as_a_first_packet below."""
-    return (untracked_as_first_packet(network, host, direction, f)
-            or untracked_as_first_packet(network, host, direction.opposite, f.reversed()))
+    """The engine's documented reading (docs/assumptions.md U2): a packet without state is untracked if it would
+    be the first packet of an untracked flow, *or* the response of an untracked flow opened the other way
+    (§2.2: "The response traffic for an untracked flow is allowed based on the ... rule that permits the
+    response traffic") — except a pure TCP SYN, which always opens a flow and is never a response (see
+    test_untracked_tcp_syn_is_classified_as_a_first_packet). For UDP the two readings cannot be told apart."""
+    if untracked_as_first_packet(network, host, direction, f):
+        return True
+    return not f.pure_syn and untracked_as_first_packet(network, host, direction.opposite, f.reversed())
 
 
 def opens_entry(p: Packet) -> bool:
@@ -170,13 +171,14 @@ HINT_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 47: "47"}
 
 
 @st.composite
-def first_packets(draw: st.DrawFn, any_kind: bool = False, a_to_b_only: bool = False) -> Packet:
+def first_packets(draw: st.DrawFn, any_kind: bool = False, a_to_b_only: bool = False,
+                  kinds: tuple[str, ...] = ("tcp", "tcp", "udp", "udp", "icmp", "gre")) -> Packet:
     """A new flow's first packet between a (subnet s1) and b (subnet s2). With `any_kind`, also TCP segments
     other than SYN and ICMP types other than echo request (which cannot open an entry)."""
     src, dst = draw(st.sampled_from([("a", "b")] if a_to_b_only else [("a", "b"), ("b", "a")]))
     version = draw(st.sampled_from([4, 6]))
     s, d = (ADDRESSES[src][1], ADDRESSES[dst][1]) if version == 4 else (ADDRESSES[src][2], ADDRESSES[dst][2])
-    kind = draw(st.sampled_from(["tcp", "tcp", "udp", "udp", "icmp", "gre"]))
+    kind = draw(st.sampled_from(kinds))
     if kind == "tcp":
         flags = draw(st.sampled_from(list(TCP_FLAGS))) if any_kind else "S"
         return Packet.tcp(s, draw(ports), d, draw(ports), TCP_FLAGS[flags])
@@ -317,17 +319,36 @@ def test_adding_sg_rule_never_turns_allowed_into_denied(case: tuple[Network, Pac
 # ---- property 3 through the engine: NACL first match and the * deny ----------------------------------
 
 @st.composite
-def nacl_entry_lists(draw: st.DrawFn) -> list[NaclEntry]:
+def nacl_entry_lists(draw: st.DrawFn, hint: Packet) -> list[NaclEntry]:
+    """Up to 6 numbered entries, biased towards the packet under test (its protocol, family, ports, ICMP type)
+    so that several entries often match it and their order decides."""
     numbers = draw(st.lists(st.integers(1, 32766), max_size=6, unique=True))
     entries = []
+    hint_proto = {6: "6", 17: "17", 1: "1", 58: "58", 47: "47"}[hint.proto]
+    world = str(WORLD[6 if hint.v6 else 4])
     for n in numbers:
-        proto = draw(st.sampled_from(["6", "17", "1", "58", "-1", "47"]))
-        v6 = proto != "1" and draw(st.booleans())  # NaclEntry refuses icmp (1) with an IPv6 CIDR, as AWS does
-        cidr = draw(st.sampled_from(V6_PEERS if v6 else V4_PEERS))
-        entries.append(NaclEntry.make(n, draw(st.sampled_from(["allow", "deny"])), proto, cidr,
-                                      draw(rule_ports) if proto in ("6", "17") else None,
-                                      draw(icmp_choices) if proto in ("1", "58") else None))
+        proto = draw(st.sampled_from(["6", "17", "1", "58", "-1", "47", hint_proto, hint_proto, hint_proto]))
+        v6 = proto != "1" and (hint.v6 if draw(st.integers(0, 3)) else draw(st.booleans()))
+        cidr = draw(st.sampled_from([world, world, *(V6_PEERS if v6 else V4_PEERS)]))
+        if v6 != (":" in cidr):
+            cidr = str(WORLD[6 if v6 else 4])  # NaclEntry refuses icmp (1) with an IPv6 CIDR, as AWS does
+        ports = icmp = None
+        if proto in ("6", "17"):
+            ports = draw(st.one_of(rule_ports, st.sampled_from(_around(hint.dport))))
+        elif proto in ("1", "58"):
+            icmp = draw(st.one_of(icmp_choices, st.sampled_from([{"type": hint.icmp_type},
+                                                                 {"type": hint.icmp_type, "code": hint.icmp_code}])))
+        entries.append(NaclEntry.make(n, draw(st.sampled_from(["allow", "deny"])), proto, cidr, ports, icmp))
+    if draw(st.booleans()):  # an allow-all entry somewhere, like the default NACL's rule 100
+        n = draw(st.integers(1, 32766).filter(lambda x: x not in numbers))
+        entries.append(NaclEntry.make(n, "allow", "-1", world))
     return entries
+
+
+@st.composite
+def nacl_scenarios(draw: st.DrawFn) -> tuple[list[NaclEntry], list[NaclEntry], list[Packet]]:
+    packets = draw(st.lists(first_packets(any_kind=True, a_to_b_only=True), min_size=1, max_size=4))
+    return draw(nacl_entry_lists(packets[0])), draw(nacl_entry_lists(packets[0])), packets
 
 
 def nacl_allows(entries: tuple[NaclEntry, ...], f: Flow, peer: int) -> bool:
@@ -347,12 +368,13 @@ def nacl_allows(entries: tuple[NaclEntry, ...], f: Flow, peer: int) -> bool:
 
 
 @SETTINGS
-@given(out_entries=nacl_entry_lists(), in_entries=nacl_entry_lists(), p=first_packets(any_kind=True, a_to_b_only=True))
-def test_engine_nacl_first_match_and_star_deny(out_entries: list[NaclEntry], in_entries: list[NaclEntry],
-                                               p: Packet) -> None:
+@given(case=nacl_scenarios())
+def test_engine_nacl_first_match_and_star_deny(case: tuple[list[NaclEntry], list[NaclEntry], list[Packet]]) -> None:
     """With security groups open both ways, a packet from subnet s1 to s2 is allowed iff s1's NACL egress and
     s2's NACL ingress both decide `allow` by their lowest-numbered matching entry, a packet matching no entry
-    being denied by the `*` rule (aws-semantics.md §3.1)."""
+    being denied by the `*` rule (aws-semantics.md §3.1). Several packets go through one engine, so remembered
+    decisions are exercised too: NACLs are stateless (§0.10), each verdict depends on that packet alone."""
+    out_entries, in_entries, packets = case
     everything = tuple(SgRule.make("-1", cidr=c) for c in ("0.0.0.0/0", "::/0"))
     open_sg = SecurityGroup("gopen", everything, everything)
     hosts = [Host(n, IPv4Address(ip4), s, ("gopen",), ipv6=IPv6Address(ip6))
@@ -361,10 +383,13 @@ def test_engine_nacl_first_match_and_star_deny(out_entries: list[NaclEntry], in_
     in_acl = NetworkAcl("acl-in", ingress=tuple(in_entries), egress=())
     subnets = [Subnet(s.name, s.cidr, s.ipv6_cidr, nacl) for s, nacl in zip(SUBNETS, ("acl-out", "acl-in"))]
     network = Network.build(VPC, subnets, hosts, [open_sg], [out_acl, in_acl])
-    f = Flow.of(p)
-    expected = nacl_allows(out_acl.egress, f, f.dst) and nacl_allows(in_acl.ingress, f, f.src)
-    verdict = Engine(network).evaluate(p, now=0.0)
-    assert verdict.allowed == expected, (p.describe(), verdict.reason())
+    engine = Engine(network)
+    for i, p in enumerate(packets):
+        f = Flow.of(p)
+        expected = nacl_allows(out_acl.egress, f, f.dst) and nacl_allows(in_acl.ingress, f, f.src)
+        event(f"allowed: {expected}")
+        verdict = engine.evaluate(p, now=float(i), explain=bool(i % 2))
+        assert verdict.allowed == expected, (p.describe(), verdict.reason())
 
 
 # ---- property 4: tracked / untracked classification of new flows ---------------------------------------
@@ -410,7 +435,8 @@ def test_untracked_tcp_syn_is_classified_as_a_first_packet() -> None:
     0.0.0.0/0 rule for all ports 0-65535. A pure SYN is always a flow's first packet, never a response, so
     with ingress 'tcp 0-65535 from 0.0.0.0/0' and egress only 'tcp 80 to 0.0.0.0/0' an inbound SYN from port
     80 is tracked: the receiving ENI must hold a conntrack entry, and the connection must survive the removal
-    of the egress rule (§2.4: tracked connections are not interrupted)."""
+    of the egress rule (§2.4: tracked connections are not interrupted). Regression test: the engine left this
+    SYN untracked (as the "response" of an outbound flow) until commit 8c274b2."""
     egress80 = SgRule.make("tcp", 80, cidr="0.0.0.0/0")
     gb = SecurityGroup("gb", ingress=(SgRule.make("tcp", "0-65535", cidr="0.0.0.0/0"),), egress=(egress80,))
     network = Network.build(Vpc(IPv4Network("10.0.0.0/16")),
@@ -421,6 +447,63 @@ def test_untracked_tcp_syn_is_classified_as_a_first_packet() -> None:
     engine = Engine(network)
     syn = Packet.tcp("10.0.1.10", 80, "10.0.2.20", 5000, "S")
     assert engine.evaluate(syn, now=0.0).allowed
-    assert len(engine.conntrack("b").entries()) == 1  # fails: 0 entries, SG_RULE_MATCH_UNTRACKED
+    assert len(engine.conntrack("b").entries()) == 1  # was 0 entries (SG_RULE_MATCH_UNTRACKED) before 8c274b2
     engine.update(network.revoke("gb", EGRESS, egress80))
     assert engine.evaluate(Packet.tcp("10.0.2.20", 5000, "10.0.1.10", 80, "SA"), now=1.0).allowed
+
+
+@st.composite
+def untracked_boundary_cases(draw: st.DrawFn) -> tuple[Network, Packet]:
+    """One ENI (a as sender or b as receiver) whose single group holds a few rules right at the edges of the
+    untracked rule: world vs narrow vs other-family peers, prefix lists holding 0.0.0.0/0, the packet's protocol
+    vs -1 vs the other of tcp/udp, all ports vs near-all ranges vs ranges just around the packet's ports. The
+    other host is open both ways."""
+    p = draw(first_packets(kinds=("tcp", "udp")))
+    version = 6 if p.v6 else 4
+    name = draw(st.sampled_from(["src", "dst"]))
+    me = host_of_address(p.src if name == "src" else p.dst)
+    peer_ip = Flow.of(p).dst if name == "src" else Flow.of(p).src
+    own, other_proto = HINT_NAMES[p.proto], "udp" if p.proto == 6 else "tcp"
+    peer_cidr = str(IPv6Network((peer_ip, 128)) if p.v6 else IPv4Network((peer_ip, 32)))
+    peers = st.sampled_from([{"cidr": str(WORLD[version])}, {"cidr": str(WORLD[version])},
+                             {"cidr": str(WORLD[10 - version])}, {"cidr": peer_cidr},
+                             {"cidr": "0.0.0.0/1" if version == 4 else "::/1"}, {"prefix_list": "plworld"}])
+
+    def one_rule(own_ports: int) -> SgRule:
+        proto = draw(st.sampled_from([own, own, "-1", other_proto]))
+        ports = draw(st.sampled_from(["all", "0-65535", "1-65535", "0-65534", *_around(own_ports)]))
+        return SgRule.make(proto, None if proto == "-1" else ports, **draw(peers))
+
+    # the ports a rule must cover: the destination port when it admits the packet in its own direction, the
+    # source port when (in the other direction) it would admit the reverse
+    this_way = tuple({one_rule(p.dport) for _ in range(draw(st.integers(1, 2)))})
+    other_way = tuple({one_rule(p.sport) for _ in range(draw(st.integers(0, 2)))})
+    ingress, egress = (other_way, this_way) if name == "src" else (this_way, other_way)
+    everything = tuple(SgRule.make("-1", cidr=c) for c in ("0.0.0.0/0", "::/0"))
+    groups = [SecurityGroup("gx", ingress, egress), SecurityGroup("gopen", everything, everything)]
+    hosts = [Host(n, IPv4Address(ip4), s, ("gx",) if n == me else ("gopen",), ipv6=IPv6Address(ip6))
+             for n, (s, ip4, ip6) in ADDRESSES.items()]
+    plworld = PrefixList.make("plworld", [str(WORLD[version])])
+    return Network.build(VPC, SUBNETS, hosts, groups, prefix_lists=[plworld]), p
+
+
+def host_of_address(address: int) -> str:
+    return next(n for n, (_, ip4, ip6) in ADDRESSES.items()
+                if address in (int(IPv4Address(ip4)), int(IPv6Address(ip6))))
+
+
+@settings(SETTINGS, max_examples=500)
+@given(case=untracked_boundary_cases())
+def test_untracked_classification_at_the_rule_edges(case: tuple[Network, Packet]) -> None:
+    """The same property as test_new_flow_conntrack_entry_iff_tracked, on rule sets built right at the edges of
+    aws-semantics.md §2.2: only a peer of exactly 0.0.0.0/0 (::/0) counts (not 0.0.0.0/1, not the other family,
+    not a prefix list holding 0.0.0.0/0: the open questions of §2.2, read as docs/assumptions.md U1 does), and
+    only 0-65535 counts as all ports (not 1-65535 or 0-65534); the rule may be of the packet's protocol or -1."""
+    network, p = case
+    f = Flow.of(p)
+    for host, direction in ((host_of(network, p.src), EGRESS), (host_of(network, p.dst), INGRESS)):
+        first = untracked_as_first_packet(network, host, direction, f)
+        either = untracked_either_way(network, host, direction, f)
+        event(f"{direction}: " + ("untracked as a first packet" if first else
+                                  "untracked as a response only" if either else "tracked"))
+    check_conntrack(network, p, untracked_either_way)

@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex
 from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.sg import compile_policy, rule_items
-from vpclab.model.protocols import ALL_ICMP, ALL_PORTS
 from vpclab.model import (
     Action, CidrPeer, Direction, GroupPeer, Host, NaclEntry, Network, NetworkAcl, PrefixList, PrefixListPeer,
     SecurityGroup, SgRule, Subnet, Vpc,
 )
+from vpclab.model.protocols import ALL_ICMP, ALL_PORTS
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-PROBES = 25  # packets checked per generated rule set
+PROBES = 25  # packets checked per generated rule set: 1 to 2 * PROBES (variable, so that failures shrink)
 
 MAX4, MAX6 = 2**32 - 1, 2**128 - 1
 VPC4 = IPv4Network("10.0.0.0/16")
@@ -326,7 +326,7 @@ item_seeds = st.lists(st.tuples(st.sampled_from([-1, 1, 6, 17, 58, 47]), span_li
                       max_size=12)
 raw_probes = st.lists(st.one_of(st.tuples(st.just(4), small_or_edge4, st.sampled_from(PACKET_PROTOS), keys),
                                 st.tuples(st.just(6), small_or_edge6, st.sampled_from(PACKET_PROTOS), keys)),
-                      min_size=PROBES, max_size=PROBES)
+                      min_size=1, max_size=2 * PROBES)
 
 
 @SETTINGS
@@ -356,8 +356,7 @@ def test_sg_compiled_matcher_equals_linear_and_aws_reference(case: tuple[Network
     network, groups, direction = case
     compiled = compile_policy(network, groups, direction)
     linear = compile_policy(network, groups, direction, linear=True)
-    rules = [network.security_groups[g].rules(direction)[i]
-             for g in groups for i in range(len(network.security_groups[g].rules(direction)))]
+    rules = [r for g in groups for r in network.security_groups[g].rules(direction)]
     assert [c.rule for c in compiled.rules] == rules  # bit i is the i-th rule, groups in order
     items = rule_items(compiled.rules, network)
     by_items, by_scan = RuleIndex(items), LinearIndex(items)

@@ -24,6 +24,7 @@ from vpclab.model.rules import Direction, star_text
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 _TCP_CHANGES = SYN | FIN | RST  # flags that move a TCP entry's state
+_FIRST, _RESPONSE = 1, 2  # how a packet is untracked: as a flow's first packet, or as the response of one
 _REPLY_TYPES = {ICMP: frozenset(ICMP_QUERY_REPLY.values()), ICMPV6: frozenset({129})}
 
 
@@ -173,18 +174,27 @@ class Engine:
         version = 6 if p.v6 else 4
         mask = policy.index.match(version, proto, peer, port)
         if not mask:
-            self._last_drop = codes.CONNTRACK_EXPIRED if expired is not None else codes.ENI_SG_RULES_MISMATCH
+            if expired is not None:
+                self._last_drop = codes.CONNTRACK_EXPIRED
+            elif (proto == TCP or proto == UDP) and key in self._untracked_seen:
+                self._last_drop = codes.UNTRACKED_FLOW_RULE_REMOVED
+            else:
+                self._last_drop = codes.ENI_SG_RULES_MISMATCH
             if trace is not None:
                 trace.append(self._sg_miss(eni, direction, policy, p, expired, now))
             return None
 
-        if (proto == TCP or proto == UDP) and self.config.untracked_flows \
-                and self._untracked(eni, direction, policy, mask, p, version):
+        untracked = (proto == TCP or proto == UDP) and self.config.untracked_flows \
+            and self._untracked(eni, direction, policy, mask, p, version)
+        if untracked:
             if trace is not None:
                 compiled = policy.rules[lowest_bit(mask & policy.world_mask or mask)]
+                why = ("untracked flow: a 0.0.0.0/0 rule admits it and the other direction allows 0.0.0.0/0 on "
+                       "all ports" if untracked == _FIRST else
+                       "the response of an untracked flow opened the other way (a 0.0.0.0/0 rule there admits "
+                       "its reverse, and this direction allows 0.0.0.0/0 on all ports)")
                 trace.append(Step("sg", compiled.group, "allow", codes.SG_RULE_MATCH_UNTRACKED,
-                                  f"{compiled.text()}; untracked flow: 0.0.0.0/0 rules in both directions "
-                                  "(the other with all ports), so every packet is judged by the rules",
+                                  f"{compiled.text()}; {why}, so every packet is judged by the rules",
                                   eni.name, str(direction), rule=compiled.ref))
             memory = self._untracked_seen
             if key not in memory:
@@ -219,19 +229,20 @@ class Engine:
         return codes.SG_RULE_MATCH
 
     def _untracked(self, eni: Eni, direction: Direction, policy: SgPolicy, mask: int, p: Packet,
-                   version: int) -> bool:
+                   version: int) -> int:
         """AWS: a TCP/UDP flow is untracked when a 0.0.0.0/0 (::/0) rule admits it and the other direction
         has a 0.0.0.0/0 (::/0) rule for all ports. A packet is judged as the flow's first packet (a rule in
-        its own direction admits it) or as its response (a rule in the other direction admits its reverse)."""
+        its own direction admits it: _FIRST) or as its response (a rule in the other direction admits its
+        reverse: _RESPONSE); 0 when the flow is tracked."""
         pair = (version, p.proto)
         other = eni.egress if direction is INGRESS else eni.ingress
         if mask & policy.world_mask and pair in other.all_ports_world:
-            return True
+            return _FIRST
         if pair in policy.all_ports_world and not (p.proto == TCP and p.flags & SYN and not p.flags & ACK):
             # a pure SYN always opens a flow, so it is never the response of one opened the other way
             peer = p.src if direction is INGRESS else p.dst
-            return bool(other.index.match(version, p.proto, peer, p.sport) & other.world_mask)
-        return False
+            return _RESPONSE if other.index.match(version, p.proto, peer, p.sport) & other.world_mask else 0
+        return 0
 
     @staticmethod
     def _why_stateless(p: Packet) -> str:

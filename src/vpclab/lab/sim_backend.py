@@ -15,8 +15,9 @@ class SimBackend:
 
     name = "sim"
 
-    def __init__(self) -> None:
+    def __init__(self, explain: bool = True) -> None:
         self.sim: Simulator | None = None
+        self.explain = explain
 
     def _sim(self) -> Simulator:
         if self.sim is None:
@@ -29,7 +30,7 @@ class SimBackend:
         return Observation(exchange.outcome, packets, exchange.detail, handle)
 
     def start(self, network: Network) -> None:
-        self.sim = Simulator(network)
+        self.sim = Simulator(network, explain=self.explain)
 
     def stop(self) -> None:
         self.sim = None

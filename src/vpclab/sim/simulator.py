@@ -64,9 +64,11 @@ class Connection:
 class Simulator:
     """A network of simulated hosts on a virtual clock, filtered by one Engine."""
 
-    def __init__(self, network: Network, config: EngineConfig | None = None, latency: float = LATENCY) -> None:
+    def __init__(self, network: Network, config: EngineConfig | None = None, latency: float = LATENCY,
+                 explain: bool = True) -> None:
         self.clock = VirtualClock()
         self.engine = Engine(network, config)
+        self.explain = explain
         self.latency = latency
         self.records: list[PacketRecord] = []
         self.hosts: dict[str, SimHost] = {
@@ -83,7 +85,7 @@ class Simulator:
         return self.engine.network
 
     def _send(self, packet: Packet, data: bytes, sender: str) -> None:
-        verdict = self.engine.evaluate(packet, self.clock.now)
+        verdict = self.engine.evaluate(packet, self.clock.now, self.explain)
         self.records.append(PacketRecord(self.clock.now, sender, packet, verdict))
         if verdict.allowed and verdict.receiver is not None and verdict.delivered is not None:
             receiver = self.hosts[verdict.receiver]
