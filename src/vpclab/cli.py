@@ -14,8 +14,11 @@ from rich.table import Table
 
 from vpclab import __version__
 
-app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering.", no_args_is_help=True,
-                  add_completion=False, rich_markup_mode="rich")
+app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering — security groups (stateful), "
+                       "network ACLs (stateless) and connection tracking, every verdict explained.",
+                  epilog="Start with: vpclab lab list · vpclab lab run beating-security-groups · "
+                         "vpclab lab run tracked-vs-untracked --verbose · sudo vpclab lab diff nacl-stateless",
+                  no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
 lab_app = typer.Typer(help="Labs: a small VPC, hosts and steps with expected outcomes.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 
