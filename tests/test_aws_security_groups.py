@@ -7,7 +7,7 @@ from vpclab.model import Direction, ModelError, SecurityGroup, SgRule
 from vpclab.model.addresses import parse_cidr
 from vpclab.sim import Simulator
 
-from netbuild import build, rule
+from netbuild import build
 
 A, B = "198.18.1.10", "198.18.2.20"
 

@@ -1,6 +1,5 @@
 """Safety of the kernel backend: leftovers of killed runs are swept, Ctrl-C cleans up, runs do not interfere."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -6,7 +6,6 @@ other protocols. An entry is stored under both tuples, so a packet finds it from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from vpclab.engine.config import EngineConfig
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet

@@ -15,7 +15,7 @@ from vpclab.engine.conntrack import TCP_REOPENABLE, ConntrackTable, Entry, packe
 from vpclab.engine.matcher import lowest_bit
 from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
-from vpclab.engine.paths import Route, Router
+from vpclab.engine.paths import Router
 from vpclab.engine.sg import SgPolicy, compile_policy, what_text
 from vpclab.engine.verdict import Step, Verdict
 from vpclab.model.network import Host, Network
