@@ -8,13 +8,9 @@ import shutil
 import subprocess
 from typing import Any
 
-from vpclab.lab.backend import BackendUnavailable
+from vpclab.errors import BackendUnavailable, KernelError
 
 REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "conntrack": "conntrack", "ping": "iputils-ping"}
-
-
-class KernelError(RuntimeError):
-    """A command inside a lab namespace failed; the message has the command and its error output."""
 
 
 def preflight() -> None:

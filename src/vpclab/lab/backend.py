@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vpclab.errors import BackendUnavailable
 from vpclab.model.network import Network
 
+__all__ = ["Backend", "BackendUnavailable", "Observation"]
 
-class BackendUnavailable(Exception):
-    """The backend cannot run here (e.g. no root, no nftables); the message says what to install or run."""
+
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from vpclab.lab.loader import Lab, load_lab, parse_lab
-from vpclab.lab.yamlsource import LabError, Located
+from vpclab.lab.yamlsource import LabError, located
 
 
 def builtin_names() -> list[str]:
@@ -27,5 +27,5 @@ def load(name_or_path: str) -> Lab:
     path = Path(name_or_path)
     if path.exists():
         return load_lab(path)
-    raise LabError([Located(name_or_path, None, "", "no such lab: expected a built-in lab name "
+    raise LabError([located(name_or_path, None, "", "no such lab: expected a built-in lab name "
                                                     f"({', '.join(builtin_names())}) or a path to a lab file")])

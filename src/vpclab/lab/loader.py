@@ -16,7 +16,8 @@ from pathlib import Path as FilePath
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from vpclab.lab import schema
-from vpclab.lab.yamlsource import LabError, Located, Path, Source, parse
+from vpclab.errors import Problem
+from vpclab.lab.yamlsource import LabError, Path, Source, located, parse
 from vpclab.model.frozen import FrozenMap
 from vpclab.model import (ConntrackSettings, Direction, Host, ModelError, NaclEntry, Network, NetworkAcl, PortRange,
                           PrefixList, SecurityGroup, SgRule, Subnet, Vpc, parse_cidr, parse_ip)
@@ -61,7 +62,7 @@ def load_lab(path: str | FilePath) -> Lab:
     try:
         text = FilePath(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise LabError([Located(file, None, "", f"cannot read the file: {error}")]) from None
+        raise LabError([located(file, None, "", f"cannot read the file: {error}")]) from None
     return parse_lab(text, file)
 
 
@@ -69,7 +70,7 @@ def parse_lab(text: str, file: str = "<lab>") -> Lab:
     """Load a lab from YAML text; raises LabError listing every problem."""
     source = parse(text, file)
     if source.data is None:
-        raise LabError([Located(file, None, "", "the file is empty: expected a lab with keys lab, title, vpc, "
+        raise LabError([located(file, None, "", "the file is empty: expected a lab with keys lab, title, vpc, "
                                                 "subnets, security_groups, hosts and steps")])
     if not isinstance(source.data, dict):
         raise LabError([source.problem((), "expected a mapping with keys lab, title, vpc, subnets, "
@@ -80,7 +81,7 @@ def parse_lab(text: str, file: str = "<lab>") -> Lab:
 class _Builder:
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.problems: list[Located] = []
+        self.problems: list[Problem] = []
 
     def fail(self, path: Path, message: str) -> None:
         self.problems.append(self.source.problem(path, message))
@@ -98,7 +99,7 @@ class _Builder:
         network = self.network(spec)
         steps = self.steps(data.get("steps"), network)
         if self.problems or network is None:
-            raise LabError(sorted(self.problems, key=lambda p: (p.line or 0)))
+            raise LabError(sorted(self.problems, key=lambda p: (p.origin.line if p.origin and p.origin.line else 0)))
         return Lab(spec.lab, spec.title, spec.about, network, tuple(steps), self.source.file)
 
     def sections(self, data: dict) -> types.SimpleNamespace:

@@ -6,29 +6,18 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from vpclab.errors import InputError, Origin, Problem
+
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """A problem at a place in a file: `FILE:LINE: field: message`."""
-
-    file: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+class LabError(InputError):
+    """Every problem found in a lab file, each located `FILE:LINE: field: message`; the CLI exits with status 2."""
 
 
-class LabError(Exception):
-    """Every problem found in a lab file, each located; the CLI prints them and exits with status 2."""
-
-    def __init__(self, problems: list[Located]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+def located(file: str, line: int | None, field: str, message: str) -> Problem:
+    """A problem at a line of a file."""
+    return Problem(field, message, Origin(file, line))
 
 
 @dataclass
@@ -47,8 +36,12 @@ class Source:
                 return line
         return None
 
-    def problem(self, path: Path, message: str) -> Located:
-        return Located(self.file, self.line_of(path), field_name(path), message)
+    def origin(self, path: Path) -> Origin:
+        """The file and line of `path` (or of its nearest enclosing value)."""
+        return Origin(self.file, self.line_of(path))
+
+    def problem(self, path: Path, message: str) -> Problem:
+        return Problem(field_name(path), message, self.origin(path))
 
 
 def field_name(path: Path) -> str:
@@ -71,11 +64,11 @@ def parse(text: str, file: str) -> Source:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         what = error.problem or str(error)
-        raise LabError([Located(file, line, "", f"not valid YAML: {what}")]) from None
+        raise LabError([located(file, line, "", f"not valid YAML: {what}")]) from None
     except yaml.YAMLError as error:
-        raise LabError([Located(file, None, "", f"not valid YAML: {error}")]) from None
+        raise LabError([located(file, None, "", f"not valid YAML: {error}")]) from None
     source = Source(file, data)
-    problems: list[Located] = []
+    problems: list[Problem] = []
     if node is not None:
         _walk(node, (), source, problems)
     if problems:
@@ -83,7 +76,7 @@ def parse(text: str, file: str) -> Source:
     return source
 
 
-def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Located]) -> None:
+def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem]) -> None:
     source.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[object] = set()
@@ -91,7 +84,7 @@ def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Located]) 
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             child = path + (key,)
             if key in seen:
-                problems.append(Located(source.file, key_node.start_mark.line + 1, field_name(child),
+                problems.append(located(source.file, key_node.start_mark.line + 1, field_name(child),
                                         "this key appears twice: expected each key once"))
             seen.add(key)
             source.lines.setdefault(child, key_node.start_mark.line + 1)

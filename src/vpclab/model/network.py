@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+from vpclab.errors import Origin
 from vpclab.model.addresses import IPAddress
 from vpclab.model.errors import ModelError, Problem
 from vpclab.model.frozen import FrozenMap
@@ -59,6 +60,7 @@ class Vpc:
     cidr: IPv4Network
     ipv6_cidr: IPv6Network | None = None
     id: str = "vpc"
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @property
     def dns_address(self) -> IPv4Address:
@@ -75,6 +77,7 @@ class Subnet:
     ipv6_cidr: IPv6Network | None = None
     nacl: str = DEFAULT_NACL
     public: bool = False
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class Host:
     icmp_echo_ignore: bool = False
     ephemeral_ports: PortRange = LINUX_EPHEMERAL
     internet: bool = False
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @property
     def addresses(self) -> tuple[IPAddress, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from vpclab.errors import Origin
 from vpclab.model.addresses import WORLD_V4, WORLD_V6, IPNetwork, parse_cidr
 from vpclab.model.errors import ModelError
 from vpclab.model.protocols import ALL
@@ -16,13 +17,14 @@ class PrefixList:
 
     id: str
     cidrs: tuple[IPNetwork, ...]
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def make(cls, id: str, cidrs: list[object]) -> "PrefixList":
+    def make(cls, id: str, cidrs: list[object], origin: Origin | None = None) -> "PrefixList":
         parsed = tuple(parse_cidr(c) for c in cidrs)
         if len({c.version for c in parsed}) > 1:
             raise ModelError(f"prefix list {id} mixes IPv4 and IPv6 CIDRs: AWS prefix lists hold one family")
-        return cls(id, parsed)
+        return cls(id, parsed, origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +35,15 @@ class SecurityGroup:
     ingress: tuple[SgRule, ...] = ()
     egress: tuple[SgRule, ...] = ()
     description: str = field(default="", compare=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def new(cls, id: str, ipv6: bool = False, description: str = "") -> "SecurityGroup":
+    def new(cls, id: str, ipv6: bool = False, description: str = "", origin: Origin | None = None) -> "SecurityGroup":
         """A new group as AWS creates it: no ingress, egress all traffic to 0.0.0.0/0 (and ::/0 if `ipv6`)."""
-        egress = [SgRule(ALL, CidrPeer(WORLD_V4))]
+        egress = [SgRule(ALL, CidrPeer(WORLD_V4), origin=origin)]
         if ipv6:
-            egress.append(SgRule(ALL, CidrPeer(WORLD_V6)))
-        return cls(id, (), tuple(egress), description)
+            egress.append(SgRule(ALL, CidrPeer(WORLD_V6), origin=origin))
+        return cls(id, (), tuple(egress), description, origin)
 
     def rules(self, direction: Direction) -> tuple[SgRule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress
@@ -74,6 +77,7 @@ class NetworkAcl:
     id: str
     ingress: tuple[NaclEntry, ...] = ()
     egress: tuple[NaclEntry, ...] = ()
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for direction in Direction:
@@ -87,17 +91,17 @@ class NetworkAcl:
             object.__setattr__(self, direction.value, entries)
 
     @classmethod
-    def default(cls, id: str = "default", ipv6: bool = False) -> "NetworkAcl":
+    def default(cls, id: str = "default", ipv6: bool = False, origin: Origin | None = None) -> "NetworkAcl":
         """The VPC's default NACL: rule 100 allows all (rule 101 for IPv6 when the VPC has IPv6)."""
-        entries = [NaclEntry(100, Action.ALLOW, ALL, WORLD_V4)]
+        entries = [NaclEntry(100, Action.ALLOW, ALL, WORLD_V4, origin=origin)]
         if ipv6:
-            entries.append(NaclEntry(101, Action.ALLOW, ALL, WORLD_V6))
-        return cls(id, tuple(entries), tuple(entries))
+            entries.append(NaclEntry(101, Action.ALLOW, ALL, WORLD_V6, origin=origin))
+        return cls(id, tuple(entries), tuple(entries), origin)
 
     @classmethod
-    def custom(cls, id: str) -> "NetworkAcl":
+    def custom(cls, id: str, origin: Origin | None = None) -> "NetworkAcl":
         """A new custom NACL as AWS creates it: no entries, so the `*` rule denies everything."""
-        return cls(id)
+        return cls(id, origin=origin)
 
     def entries(self, direction: Direction) -> tuple[NaclEntry, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress
@@ -108,11 +112,6 @@ class NetworkAcl:
             raise ModelError(f"{self.id} already has {direction} rule {entry.number} "
                              "(AWS: NetworkAclEntryAlreadyExists)")
         return self._with(direction, self.entries(direction) + (entry,))
-
-    def replace_entry(self, direction: Direction, entry: NaclEntry) -> "NetworkAcl":
-        """A new version where `entry` takes the place of the entry with its number."""
-        rest = tuple(e for e in self.entries(direction) if e.number != entry.number)
-        return self._with(direction, rest + (entry,))
 
     def without_entry(self, direction: Direction, number: int) -> "NetworkAcl":
         """A new version without entry `number`."""

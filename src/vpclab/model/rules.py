@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv4Network
 
+from vpclab.errors import Origin
 from vpclab.model.addresses import IPNetwork, is_world, parse_cidr
 from vpclab.model.errors import ModelError
 from vpclab.model.protocols import (
@@ -121,6 +122,7 @@ class SgRule:
     ports: PortRange = ALL_PORTS
     icmp: IcmpMatch = ALL_ICMP
     description: str = field(default="", compare=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         ports, icmp = _canonical_match(self.protocol, self.ports, self.icmp, ports_required=False)
@@ -131,7 +133,8 @@ class SgRule:
 
     @classmethod
     def make(cls, proto: object, ports: object = None, *, cidr: object = None, sg: object = None,
-             prefix_list: object = None, icmp: object = None, description: str = "") -> "SgRule":
+             prefix_list: object = None, icmp: object = None, description: str = "",
+             origin: Origin | None = None) -> "SgRule":
         """Build a rule from user-level values (`proto="tcp", ports="20-21", cidr="0.0.0.0/0"`)."""
         protocol = parse_protocol(proto)
         port_range = PortRange.parse(ports) if ports is not None else None
@@ -142,7 +145,7 @@ class SgRule:
         peer = make_peer(cidr=cidr, sg=sg, prefix_list=prefix_list)
         if protocol == ICMPV6 and isinstance(peer, CidrPeer) and peer.cidr.version == 4:
             raise ModelError("icmpv6 rules need an IPv6 peer")
-        return cls(protocol, peer, port_range, icmp_match, description)
+        return cls(protocol, peer, port_range, icmp_match, description, origin)
 
     @property
     def all_ports(self) -> bool:
@@ -180,6 +183,7 @@ class NaclEntry:
     cidr: IPNetwork
     ports: PortRange = ALL_PORTS
     icmp: IcmpMatch = ALL_ICMP
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.number <= 32766:
@@ -195,7 +199,7 @@ class NaclEntry:
 
     @classmethod
     def make(cls, rule: object, action: object, proto: object, cidr: object, ports: object = None,
-             icmp: object = None) -> "NaclEntry":
+             icmp: object = None, origin: Origin | None = None) -> "NaclEntry":
         """Build an entry from user-level values."""
         if isinstance(rule, bool) or not isinstance(rule, int):
             raise ModelError(f"rule number {rule!r} is not valid: expected 1-32766")
@@ -207,7 +211,7 @@ class NaclEntry:
         if icmp_match is not None and not is_icmp(protocol):
             raise ModelError(f"icmp type/code given for a {protocol_name(protocol)} entry")
         port_range, icmp_match = _canonical_match(protocol, port_range, icmp_match, ports_required=True)
-        return cls(rule, Action(action), protocol, parse_cidr(cidr), port_range, icmp_match)
+        return cls(rule, Action(action), protocol, parse_cidr(cidr), port_range, icmp_match, origin)
 
     def what(self) -> str:
         if self.protocol == ALL:
