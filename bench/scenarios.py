@@ -7,9 +7,8 @@ import random
 from dataclasses import dataclass
 
 from vpclab.engine.packet import Packet
-from vpclab.model import (
-    Host, NaclEntry, Network, NetworkAcl, SecurityGroup, SgRule, Subnet, Vpc,
-)
+from vpclab.load import Assembler, assemble
+from vpclab.model import Network, SgRule
 
 VPC_CIDR = "10.0.0.0/16"
 APP_SUBNET, DB_SUBNET = "10.0.1.0/24", "10.0.2.0/24"
@@ -20,11 +19,16 @@ EPHEMERAL = (32768, 60999)  # Linux's default, as in vpclab.model.network.LINUX_
 
 # ---- benchmark 1: a realistic two-tier path --------------------------------------------------------------
 
-def _acl(id: str, ingress: list[tuple], egress: list[tuple]) -> NetworkAcl:
-    return NetworkAcl(id, tuple(NaclEntry.make(*e) for e in ingress), tuple(NaclEntry.make(*e) for e in egress))
+_ENTRY_KEYS = ("rule", "action", "proto", "cidr", "ports", "icmp")
 
 
-def app_nacl() -> NetworkAcl:
+def _acl(ingress: list[tuple], egress: list[tuple]) -> dict[str, object]:
+    """A NACL in the lab file's shape from (rule, action, proto, cidr, ports[, icmp]) tuples."""
+    return {direction: [dict(zip(_ENTRY_KEYS, e)) for e in entries]
+            for direction, entries in (("ingress", ingress), ("egress", egress))}
+
+
+def app_nacl() -> dict[str, object]:
     """The web tier's NACL: 10 entries per direction, deny rules first, ephemeral-port allows for replies."""
     ingress = [
         (50, "deny", "tcp", "198.51.100.0/24", "0-65535"),   # a blocked range
@@ -50,10 +54,10 @@ def app_nacl() -> NetworkAcl:
         (160, "allow", "udp", "10.0.0.0/8", "123"),
         (170, "allow", "icmp", VPC_CIDR, None, {"type": 8}),
     ]
-    return _acl("acl-app", ingress, egress)
+    return _acl(ingress, egress)
 
 
-def db_nacl() -> NetworkAcl:
+def db_nacl() -> dict[str, object]:
     """The database tier's NACL: only the app tier and the bastion get in; replies on ephemeral ports."""
     ingress = [
         (50, "deny", "tcp", "198.51.100.0/24", "0-65535"),
@@ -79,7 +83,7 @@ def db_nacl() -> NetworkAcl:
         (160, "allow", "icmp", VPC_CIDR, None, {"type": 0}),
         (170, "allow", "icmp", VPC_CIDR, None, {"type": 8}),
     ]
-    return _acl("acl-db", ingress, egress)
+    return _acl(ingress, egress)
 
 
 def two_tier_network() -> Network:
@@ -88,28 +92,30 @@ def two_tier_network() -> Network:
     The SG rules use VPC-internal peers (or a group reference) so both ENIs track every flow: no flow
     here qualifies for AWS's untracked-flow exception.
     """
-    sg_web = SecurityGroup(
-        "sg-web",
-        ingress=(SgRule.make("tcp", 443, cidr=VPC_CIDR), SgRule.make("tcp", 80, cidr=VPC_CIDR),
-                 SgRule.make("tcp", 22, cidr="10.0.0.0/24")),
-        egress=(SgRule.make("tcp", DB_PORT, sg="sg-db"), SgRule.make("tcp", 443, cidr="0.0.0.0/0"),
-                SgRule.make("udp", 53, cidr="10.0.0.2/32"), SgRule.make("udp", 123, cidr="169.254.169.123/32")),
-    )
-    sg_db = SecurityGroup(
-        "sg-db",
-        ingress=(SgRule.make("tcp", DB_PORT, sg="sg-web"), SgRule.make("tcp", 22, cidr="10.0.0.0/24"),
-                 SgRule.make("tcp", DB_PORT, cidr="10.0.0.0/24"), SgRule.make("tcp", 9187, cidr="10.0.3.0/24")),
-        egress=(SgRule.make("tcp", 443, cidr="0.0.0.0/0"), SgRule.make("udp", 53, cidr="10.0.0.2/32")),
-    )
-    return Network.build(
-        Vpc(ipaddress.IPv4Network(VPC_CIDR)),
-        subnets=[Subnet("app", ipaddress.IPv4Network(APP_SUBNET), nacl="acl-app"),
-                 Subnet("db", ipaddress.IPv4Network(DB_SUBNET), nacl="acl-db")],
-        hosts=[Host("web", ipaddress.IPv4Address(WEB_IP), "app", ("sg-web",)),
-               Host("db", ipaddress.IPv4Address(DB_IP), "db", ("sg-db",))],
-        security_groups=[sg_web, sg_db],
-        nacls=[app_nacl(), db_nacl()],
-    )
+    return assemble({
+        "vpc": {"cidr": VPC_CIDR},
+        "subnets": {"app": {"cidr": APP_SUBNET, "nacl": "acl-app"}, "db": {"cidr": DB_SUBNET, "nacl": "acl-db"}},
+        "nacls": {"acl-app": app_nacl(), "acl-db": db_nacl()},
+        "security_groups": {
+            "sg-web": {
+                "ingress": [{"proto": "tcp", "ports": 443, "cidr": VPC_CIDR},
+                            {"proto": "tcp", "ports": 80, "cidr": VPC_CIDR},
+                            {"proto": "tcp", "ports": 22, "cidr": "10.0.0.0/24"}],
+                "egress": [{"proto": "tcp", "ports": DB_PORT, "sg": "sg-db"},
+                           {"proto": "tcp", "ports": 443, "cidr": "0.0.0.0/0"},
+                           {"proto": "udp", "ports": 53, "cidr": "10.0.0.2/32"},
+                           {"proto": "udp", "ports": 123, "cidr": "169.254.169.123/32"}]},
+            "sg-db": {
+                "ingress": [{"proto": "tcp", "ports": DB_PORT, "sg": "sg-web"},
+                            {"proto": "tcp", "ports": 22, "cidr": "10.0.0.0/24"},
+                            {"proto": "tcp", "ports": DB_PORT, "cidr": "10.0.0.0/24"},
+                            {"proto": "tcp", "ports": 9187, "cidr": "10.0.3.0/24"}],
+                "egress": [{"proto": "tcp", "ports": 443, "cidr": "0.0.0.0/0"},
+                           {"proto": "udp", "ports": 53, "cidr": "10.0.0.2/32"}]},
+        },
+        "hosts": {"web": {"subnet": "app", "ip": WEB_IP, "security_groups": ["sg-web"]},
+                  "db": {"subnet": "db", "ip": DB_IP, "security_groups": ["sg-db"]}},
+    })
 
 
 # ---- benchmark 2: large random security groups -------------------------------------------------------------
@@ -126,8 +132,9 @@ _COMMON_PORTS = [22, 25, 53, 80, 123, 389, 443, 636, 1433, 3306, 3389, 5432, 567
 
 @dataclass(frozen=True)
 class RuleSet:
-    """`count` random ingress rules and the spans they cover (for drawing packets that hit them)."""
+    """`count` random ingress rules, as data and as model rules, and those covering the app subnet."""
 
+    specs: tuple[dict[str, object], ...]  # the rules in the lab file's shape, for assembling the group
     rules: tuple[SgRule, ...]
     covering: tuple[SgRule, ...]  # TCP rules whose CIDR covers the app subnet (for engine SYNs that pass)
 
@@ -161,7 +168,9 @@ def random_rules(count: int, seed: int = 1) -> RuleSet:
     from web can be made to match a real rule of the set.
     """
     rng = random.Random(f"vpclab-bench-{seed}-{count}")
+    assembler = Assembler()
     seen: set[SgRule] = set()
+    specs: list[dict[str, object]] = []
     rules: list[SgRule] = []
     covering: list[SgRule] = []
     while len(rules) < count:
@@ -169,16 +178,18 @@ def random_rules(count: int, seed: int = 1) -> RuleSet:
         if covers:
             prefix = rng.choice([8, 16, 17, 20, 22, 23, 24])
             cidr = str(ipaddress.IPv4Network((WEB_IP, prefix), strict=False))
-            rule = SgRule.make("tcp", random_ports(rng), cidr=cidr)
+            spec: dict[str, object] = {"proto": "tcp", "ports": random_ports(rng), "cidr": cidr}
         else:
-            rule = SgRule.make(rng.choice(["tcp", "tcp", "udp"]), random_ports(rng), cidr=random_cidr(rng))
+            spec = {"proto": rng.choice(["tcp", "tcp", "udp"]), "ports": random_ports(rng), "cidr": random_cidr(rng)}
+        rule = assembler.result(assembler.sg_rule((), spec))
         if rule in seen:
             continue
         seen.add(rule)
+        specs.append(spec)
         rules.append(rule)
         if covers:
             covering.append(rule)
-    return RuleSet(tuple(rules), tuple(covering))
+    return RuleSet(tuple(specs), tuple(rules), tuple(covering))
 
 
 def big_group_network(rule_set: RuleSet) -> Network:
@@ -187,17 +198,17 @@ def big_group_network(rule_set: RuleSet) -> Network:
     Both subnets keep the default NACL (allow all), so the measured difference between sizes is the
     security group alone; web's egress allows all TCP/UDP to the VPC (tracked: not a 0.0.0.0/0 rule).
     """
-    sg_client = SecurityGroup("sg-client", ingress=(),
-                              egress=(SgRule.make("tcp", "0-65535", cidr=VPC_CIDR),
-                                      SgRule.make("udp", "0-65535", cidr=VPC_CIDR)))
-    sg_big = SecurityGroup("sg-big", ingress=rule_set.rules, egress=())
-    return Network.build(
-        Vpc(ipaddress.IPv4Network(VPC_CIDR)),
-        subnets=[Subnet("app", ipaddress.IPv4Network(APP_SUBNET)), Subnet("db", ipaddress.IPv4Network(DB_SUBNET))],
-        hosts=[Host("web", ipaddress.IPv4Address(WEB_IP), "app", ("sg-client",)),
-               Host("target", ipaddress.IPv4Address(DB_IP), "db", ("sg-big",))],
-        security_groups=[sg_client, sg_big],
-    )
+    return assemble({
+        "vpc": {"cidr": VPC_CIDR},
+        "subnets": {"app": {"cidr": APP_SUBNET}, "db": {"cidr": DB_SUBNET}},
+        "security_groups": {
+            "sg-client": {"egress": [{"proto": "tcp", "ports": "0-65535", "cidr": VPC_CIDR},
+                                     {"proto": "udp", "ports": "0-65535", "cidr": VPC_CIDR}]},
+            "sg-big": {"ingress": list(rule_set.specs), "egress": []},
+        },
+        "hosts": {"web": {"subnet": "app", "ip": WEB_IP, "security_groups": ["sg-client"]},
+                  "target": {"subnet": "db", "ip": DB_IP, "security_groups": ["sg-big"]}},
+    })
 
 
 def random_lookups(rule_set: RuleSet, count: int, seed: int = 2) -> list[tuple[int, int, int, int]]:

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from vpclab.errors import InputError, Origin, Problem
-
-Path = tuple[str | int, ...]
+from vpclab.load.problems import Path, field_name
 
 
 class LabError(InputError):
@@ -42,17 +41,6 @@ class Source:
 
     def problem(self, path: Path, message: str) -> Problem:
         return Problem(field_name(path), message, self.origin(path))
-
-
-def field_name(path: Path) -> str:
-    """`("steps", 2, "connect", "expect")` → `steps[3].connect.expect` (list positions counted from 1)."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part + 1}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def parse(text: str, file: str) -> Source:

@@ -1,0 +1,231 @@
+"""Plain data in the lab file's shape → a validated `Network` whose every object knows where it came from.
+
+The one way into the model for every front door (lab YAML, AWS describe JSON, Terraform JSON): each front door
+turns its input into this shape and passes a locator that places any path of it in the original input.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Callable, Mapping
+from ipaddress import IPv4Network, IPv6Network
+from typing import TypeVar
+
+from vpclab.errors import InputError
+from vpclab.load.checker import Checker, Locator
+from vpclab.load.problems import Path, guess_field, model_path
+from vpclab.load.spec import HostSpec, NaclRuleSpec, NaclSpec, NetworkSpec, SgRuleSpec, SgSpec, SubnetSpec, VpcSpec
+from vpclab.model import (ConntrackSettings, Direction, Host, ModelError, NaclEntry, Network, NetworkAcl, PortRange,
+                          PrefixList, SecurityGroup, SgRule, Subnet, Vpc, parse_cidr, parse_ip)
+from vpclab.model.frozen import FrozenMap
+
+T = TypeVar("T")
+RuleSpec = TypeVar("RuleSpec", SgRuleSpec, NaclRuleSpec)
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+SECTIONS = ("subnets", "nacls", "prefix_lists", "security_groups", "hosts")
+
+
+def assemble(data: Mapping[str, object], locate: Locator | None = None,
+             error: type[InputError] = InputError) -> Network:
+    """The network `data` describes, each object's `origin` given by `locate(its path)`.
+
+    Raises `error` with every problem found, each with its field name and `locate(its path)`.
+    """
+    assembler = Assembler(locate)
+    return assembler.result(assembler.network(assembler.sections(NetworkSpec, data)), error)
+
+
+class Assembler(Checker):
+    """Builds model objects from checked specs, recording problems; a problem an object causes only because
+    another one failed is not reported again."""
+
+    def network(self, spec: types.SimpleNamespace) -> Network | None:
+        """The network of checked sections (from `sections(NetworkSpec, data)`), or None after problems."""
+        if spec.vpc is None or spec.hosts is None:
+            return None
+        before = len(self.problems)
+        for section in SECTIONS:
+            for name in getattr(spec, section) or {}:
+                if not NAME.match(name):
+                    self.fail((section, name), f"{name!r} is not a valid name: expected letters, digits, - and _")
+        vpc = self.vpc(spec.vpc)
+        ipv6 = vpc is not None and vpc.ipv6_cidr is not None
+        failed: set[str] = set()
+
+        def keep(kind: str, items: dict | None, make: Callable) -> list:
+            made = []
+            for name, item in (items or {}).items():
+                obj = make(name, item)
+                if obj is None:
+                    failed.add(name)
+                else:
+                    made.append(obj)
+            if items is None:
+                failed.add(kind)
+            return made
+
+        subnets = keep("subnets", spec.subnets, self.subnet)
+        nacls = keep("nacls", spec.nacls, self.nacl)
+        prefix_lists = keep("prefix_lists", spec.prefix_lists, self.prefix_list)
+        groups = keep("security_groups", spec.security_groups, lambda n, g: self.security_group(n, g, ipv6))
+        hosts = keep("hosts", spec.hosts, self.host)
+        if vpc is None:
+            return None
+        clean = len(self.problems) == before
+        network = Network(vpc, *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
+            (subnets, "name"), (hosts, "name"), (groups, "id"),
+            (nacls + ([] if any(n.id == "default" for n in nacls) else [NetworkAcl.default(ipv6=ipv6)]), "id"),
+            (prefix_lists, "id"))))
+        try:
+            network.validate()
+        except ModelError as error:  # report cross-references, except those to objects already reported
+            for problem in error.problems:
+                if not any(f"'{name}'" in problem.message for name in failed):
+                    self.fail(model_path(problem.field), problem.message)
+            return None
+        return network if clean else None
+
+    def vpc(self, spec: VpcSpec) -> Vpc | None:
+        cidr = self.cidr(("vpc", "cidr"), spec.cidr, 4)
+        ipv6 = self.cidr(("vpc", "ipv6_cidr"), spec.ipv6_cidr, 6) if spec.ipv6_cidr else None
+        if not isinstance(cidr, IPv4Network):
+            return None
+        return Vpc(cidr, ipv6, origin=self.locate(("vpc",)))  # type: ignore[arg-type]
+
+    def cidr(self, path: Path, value: str, version: int) -> IPv4Network | IPv6Network | None:
+        """A CIDR of IP `version`, or None after reporting why not."""
+        try:
+            network = parse_cidr(value)
+        except ModelError as error:
+            self.model_error(path, error)
+            return None
+        if network.version != version:
+            self.fail(path, f"{value} is not an IPv{version} CIDR: expected an IPv{version} address block")
+            return None
+        return network
+
+    def subnet(self, name: str, spec: SubnetSpec) -> Subnet | None:
+        path: Path = ("subnets", name)
+        cidr = self.cidr(path + ("cidr",), spec.cidr, 4)
+        ipv6 = self.cidr(path + ("ipv6_cidr",), spec.ipv6_cidr, 6) if spec.ipv6_cidr else None
+        if cidr is None:
+            return None
+        return Subnet(name, cidr, ipv6, spec.nacl, spec.public, origin=self.locate(path))  # type: ignore[arg-type]
+
+    def prefix_list(self, name: str, cidrs: list[str]) -> PrefixList | None:
+        path: Path = ("prefix_lists", name)
+        try:
+            return PrefixList.make(name, cidrs, origin=self.locate(path))
+        except ModelError as error:
+            self.model_error(path, error)
+            return None
+
+    def nacl(self, name: str, spec: NaclSpec) -> NetworkAcl | None:
+        acl = NetworkAcl.custom(name, origin=self.locate(("nacls", name)))
+        ok = True
+        for direction in Direction:
+            for index, rule in enumerate(getattr(spec, direction.value)):
+                path = ("nacls", name, direction.value, index)
+                entry = self.nacl_entry(path, rule)
+                if entry is None:
+                    ok = False
+                    continue
+                try:
+                    acl = acl.with_entry(direction, entry)
+                except ModelError as error:
+                    self.model_error(path + ("rule",), error)
+                    ok = False
+        return acl if ok else None
+
+    def nacl_entry(self, path: Path, data: NaclRuleSpec | Mapping[str, object]) -> NaclEntry | None:
+        """One NACL entry from its spec (or plain data) at `path`, or None after reporting its problems."""
+        origin = self.locate(path)
+        return self._rule(path, NaclRuleSpec, data, lambda spec, icmp: NaclEntry.make(
+            spec.rule, spec.action, spec.proto, spec.cidr, spec.ports, icmp, origin=origin))
+
+    def sg_rule(self, path: Path, data: SgRuleSpec | Mapping[str, object]) -> SgRule | None:
+        """One security group rule from its spec (or plain data) at `path`, or None after reporting its problems."""
+        origin = self.locate(path)
+        return self._rule(path, SgRuleSpec, data, lambda spec, icmp: SgRule.make(
+            spec.proto, spec.ports, cidr=spec.cidr, sg=spec.sg, prefix_list=spec.prefix_list, icmp=icmp,
+            description=spec.description, origin=origin))
+
+    def _rule(self, path: Path, model: type[RuleSpec], data: object,
+              make: Callable[[RuleSpec, dict | None], T]) -> T | None:
+        """Check `data` as `model`, then `make(spec, icmp)`; None after reporting the problems of either."""
+        spec = self.validate(model, data, path)
+        if spec is None:
+            return None
+        try:
+            return make(spec, spec.icmp.model_dump() if spec.icmp else None)
+        except ModelError as error:
+            self.model_error(path + (guess_field(str(error), spec),), error)
+            return None
+
+    def security_group(self, name: str, spec: SgSpec, ipv6: bool) -> SecurityGroup | None:
+        """A group; without `egress` it gets AWS's default allow-all egress, placed where the group is."""
+        path: Path = ("security_groups", name)
+        origin = self.locate(path)
+        ingress = [self.sg_rule(path + ("ingress", i), r) for i, r in enumerate(spec.ingress)]
+        if spec.egress is None:
+            egress: list[SgRule | None] = list(SecurityGroup.new(name, ipv6=ipv6, origin=origin).egress)
+        else:
+            egress = [self.sg_rule(path + ("egress", i), r) for i, r in enumerate(spec.egress)]
+        if None in ingress or None in egress:
+            return None
+        for direction, rules in (("ingress", ingress), ("egress", egress)):
+            seen: set[SgRule] = set()
+            for index, rule in enumerate(rules):
+                if rule in seen:
+                    self.fail(path + (direction, index),
+                              "duplicate rule (AWS: InvalidPermission.Duplicate): expected each rule once")
+                seen.add(rule)  # type: ignore[arg-type]
+        return SecurityGroup(name, tuple(ingress), tuple(egress), spec.description, origin)  # type: ignore[arg-type]
+
+    def host(self, name: str, spec: HostSpec) -> Host | None:
+        path: Path = ("hosts", name)
+        ok = True
+        addresses = {}
+        for key in ("ip", "public_ip", "ipv6"):
+            value = getattr(spec, key)
+            if value is None:
+                continue
+            try:
+                addresses[key] = parse_ip(value)
+            except ModelError as error:
+                self.model_error(path + (key,), error)
+                ok = False
+        if "ip" in addresses and addresses["ip"].version != 4:
+            self.fail(path + ("ip",), f"{spec.ip} is not an IPv4 address: expected the host's IPv4 address")
+            ok = False
+        if "public_ip" in addresses and addresses["public_ip"].version != 4:
+            self.fail(path + ("public_ip",), "expected an IPv4 address")
+            ok = False
+        if "ipv6" in addresses and addresses["ipv6"].version != 6:
+            self.fail(path + ("ipv6",), "expected an IPv6 address")
+            ok = False
+        try:
+            conntrack = ConntrackSettings(**spec.conntrack.model_dump())
+        except ModelError as error:
+            self.model_error(path + ("conntrack",), error)
+            ok = False
+        try:
+            ports = PortRange.parse(spec.ephemeral_ports)
+        except ModelError as error:
+            self.model_error(path + ("ephemeral_ports",), error)
+            ok = False
+        if spec.internet:
+            if spec.subnet or spec.security_groups or spec.public_ip:
+                self.fail(path + ("internet",), "an internet host has no subnet, security_groups or public_ip: "
+                                                "expected only ip (and internet: true)")
+                ok = False
+        elif spec.subnet is None:
+            self.fail(path + ("subnet",), "a VPC host needs a subnet (or internet: true for a host outside the VPC)")
+            ok = False
+        if not ok:
+            return None
+        return Host(name, addresses["ip"], spec.subnet, tuple(spec.security_groups), addresses.get("public_ip"),
+                    addresses.get("ipv6"), conntrack, spec.icmp_echo_ignore, ports, spec.internet,
+                    origin=self.locate(path))
