@@ -118,7 +118,8 @@ def assert_rules_and_entries_are_on_their_lines(text: str, file: str, network: N
             assert default_egress or r in written_on(text, r.origin, rule), (group.id, r)
     for acl in network.nacls.values():
         for e in acl.ingress + acl.egress:
-            assert acl.id == "default" and e.origin is None or e in written_on(text, e.origin, entry), (acl.id, e)
+            default = acl.id == "default" and e.origin == network.vpc.origin
+            assert default or e in written_on(text, e.origin, entry), (acl.id, e)
 
 
 def test_every_object_of_a_lab_carries_the_file_and_line_it_was_written_on():
@@ -141,9 +142,11 @@ def test_a_group_without_egress_gets_the_default_egress_placed_where_the_group_i
     assert [r.origin for r in sg_a.egress] == [sg_a.origin] and line(LAB, sg_a.origin) == "  sg-a: {}"
 
 
-def test_the_default_nacl_added_for_the_vpc_has_no_origin():
-    acl = parse_lab(LAB, "origins.yaml").network.nacls["default"]
-    assert acl.origin is None and all(e.origin is None for e in acl.ingress + acl.egress)
+def test_the_default_nacl_added_for_the_vpc_is_cited_at_the_vpc():
+    """AWS creates a VPC's default NACL with the VPC, so its entries are cited where the VPC is written."""
+    net = parse_lab(LAB, "origins.yaml").network
+    acl = net.nacls["default"]
+    assert acl.origin == net.vpc.origin and all(e.origin == net.vpc.origin for e in acl.ingress + acl.egress)
 
 
 def test_rules_added_by_change_steps_carry_the_line_of_the_step():

@@ -5,6 +5,7 @@ import pytest
 from vpclab.engine import Engine, Packet, codes
 from vpclab.model import Direction, ModelError, NaclEntry, NetworkAcl
 from vpclab.sim import Simulator
+from vpclab.report.explain import verdict_reason
 
 from netbuild import build, entry
 
@@ -29,17 +30,17 @@ def test_nacl_rules_are_evaluated_lowest_number_first_and_first_match_wins():
     engine = Engine(with_nacls(nacls, b_nacl="locked"))
     denied = engine.evaluate(Packet.tcp(A, 40000, B, 22), 0)
     assert not denied.allowed and denied.code == codes.SUBNET_ACL_RESTRICTION
-    assert denied.trace[-1].rule == "90"
+    assert denied.trace[-1].rule.ref == "90"
     allowed = engine.evaluate(Packet.tcp(A, 40000, B, 23), 0)
-    assert allowed.allowed and [s.rule for s in allowed.trace if s.component == "nacl"][-1] == "100"
+    assert allowed.allowed and [s.rule.ref for s in allowed.trace if s.component == "nacl"][-1] == "100"
 
 
 def test_nacl_star_rule_denies_what_no_numbered_entry_matches():
     """aws-semantics.md §3.1: the * rule denies a packet matching no numbered rule; shown as 32767 / 32768."""
     nacls = {"locked": {"ingress": [{"rule": 100, "action": "allow", "proto": "tcp", "ports": 22, "cidr": "0.0.0.0/0"}]}}
     verdict = Engine(with_nacls(nacls, b_nacl="locked")).evaluate(Packet.tcp(A, 40000, B, 23), 0)
-    assert not verdict.allowed and verdict.trace[-1].rule == "*"
-    assert "rule *: deny" in verdict.reason()
+    assert not verdict.allowed and verdict.trace[-1].rule.ref == "*"
+    assert "rule *: deny" in verdict_reason(verdict)
 
 
 @pytest.mark.parametrize("number", [0, 32767, 40000])

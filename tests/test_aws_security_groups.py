@@ -6,6 +6,7 @@ from vpclab.engine import Engine, Packet, codes
 from vpclab.model import Direction, ModelError, SecurityGroup, SgRule
 from vpclab.model.addresses import parse_cidr
 from vpclab.sim import Simulator
+from vpclab.report.explain import verdict_reason
 
 from netbuild import build
 
@@ -160,7 +161,7 @@ def test_group_reference_never_matches_a_public_ip():
     assert engine.evaluate(syn(22, dst="198.18.1.20"), 0).allowed  # private address: matches
     hairpin = engine.evaluate(syn(22, dst="198.51.100.2", sport=40001), 0)  # through the IGW: source is public
     assert not hairpin.allowed and hairpin.where == "b ingress"
-    assert "198.51.100.1" in hairpin.reason()
+    assert "198.51.100.1" in verdict_reason(hairpin)
 
 
 def test_prefix_list_peer_matches_its_cidrs():

@@ -1,6 +1,7 @@
 """The `vpclab` command: exit statuses, --json shapes, and what the human output shows."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -53,8 +54,10 @@ def test_lab_run_json_follows_the_contract():
     first = syn["trace"][0]
     assert first == {"component": "sg", "id": "sg-testa", "host": "testa", "direction": "egress",
                      "decision": "allow", "code": "SG_RULE_MATCH", "rule": "egress rule 1",
-                     "reason": first["reason"], "entry": first["entry"]}
+                     "reason": first["reason"], "entry": first["entry"], "source": first["source"]}
     assert first["reason"].startswith("egress rule 1: all traffic to 0.0.0.0/0")
+    # sg-testa omits `egress`, so its rule is AWS's default, cited at the group's line in the built-in lab
+    assert re.fullmatch(r"builtin:beating-security-groups:\d+", first["source"]), first["source"]
 
 
 def test_a_lab_whose_expectation_is_not_met_exits_1(tmp_path):

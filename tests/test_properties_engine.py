@@ -19,6 +19,7 @@ from vpclab.model import (
     CidrPeer, Direction, GroupPeer, Host, NaclEntry, Network, NetworkAcl, PrefixList, PrefixListPeer,
     SecurityGroup, SgRule, Subnet, Vpc,
 )
+from vpclab.report.explain import entry_text, step_reason, verdict_reason
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
@@ -289,7 +290,7 @@ def test_first_packet_verdict_is_sender_egress_and_receiver_ingress(case: tuple[
     sender, receiver = host_of(network, p.src), host_of(network, p.dst)
     expected = sg_admits(network, sender, EGRESS, f) and sg_admits(network, receiver, INGRESS, f)
     verdict = Engine(network).evaluate(p, now=0.0)
-    assert verdict.allowed == expected, (p.describe(), verdict.reason(), [s.reason for s in verdict.trace])
+    assert verdict.allowed == expected, (p.describe(), verdict_reason(verdict), [step_reason(s) for s in verdict.trace])
 
 
 # ---- property 2: adding a rule never denies more -------------------------------------------------------
@@ -309,11 +310,11 @@ def test_adding_sg_rule_never_turns_allowed_into_denied(case: tuple[Network, Pac
     v_before, v_after = before.evaluate(p, now=0.0), after.evaluate(p, now=0.0)
     event(f"allowed before: {v_before.allowed}, after: {v_after.allowed}")
     if v_before.allowed:
-        assert v_after.allowed, (p.describe(), extra.text(direction), group, v_after.reason())
+        assert v_after.allowed, (p.describe(), extra.text(direction), group, verdict_reason(v_after))
         reply = reply_to(p)
         r_before, r_after = before.evaluate(reply, now=1.0), after.evaluate(reply, now=1.0)
         if r_before.allowed:
-            assert r_after.allowed, (p.describe(), extra.text(direction), group, r_after.reason())
+            assert r_after.allowed, (p.describe(), extra.text(direction), group, verdict_reason(r_after))
 
 
 # ---- property 3 through the engine: NACL first match and the * deny ----------------------------------
@@ -389,7 +390,7 @@ def test_engine_nacl_first_match_and_star_deny(case: tuple[list[NaclEntry], list
         expected = nacl_allows(out_acl.egress, f, f.dst) and nacl_allows(in_acl.ingress, f, f.src)
         event(f"allowed: {expected}")
         verdict = engine.evaluate(p, now=float(i), explain=bool(i % 2))
-        assert verdict.allowed == expected, (p.describe(), verdict.reason())
+        assert verdict.allowed == expected, (p.describe(), verdict_reason(verdict))
 
 
 # ---- property 4: tracked / untracked classification of new flows ---------------------------------------
@@ -413,7 +414,7 @@ def check_conntrack(network: Network, p: Packet, untracked) -> None:
         assert len(entries) == int(expected), (
             f"{host} {direction}", p.describe(), [r.text(direction) for r in host_rules(network, host, direction)],
             [r.text(direction.opposite) for r in host_rules(network, host, direction.opposite)],
-            [e.describe() for e in entries], [s.reason for s in verdict.trace])
+            [entry_text(e.snapshot()) for e in entries], [step_reason(s) for s in verdict.trace])
         if expected:
             assert entries[0].orig[:3] == (p.src, p.dst, p.proto)
 

@@ -6,7 +6,7 @@ Three layers are compared on random rule sets and random packets:
 * `compile_policy(..., linear=False)` against `compile_policy(..., linear=True)`;
 * both against `sg_rule_admits` / `nacl_entry_matches` below, an independent reading of the AWS rule
   semantics written directly on the `SgRule` / `NaclEntry` model objects, so that a bug shared by the two
-  engine matchers (e.g. in `MatchItem`, `port_span` or `rule_items`) is still caught.
+  engine matchers (e.g. in `MatchItem`, `port_span` or `match_items`) is still caught.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex
 from vpclab.engine.nacl import NaclPolicy
-from vpclab.engine.sg import compile_policy, rule_items
+from vpclab.engine.sg import compile_policy, match_items
 from vpclab.model import (
     Action, CidrPeer, Direction, GroupPeer, Host, NaclEntry, Network, NetworkAcl, PrefixList, PrefixListPeer,
     SecurityGroup, SgRule, Subnet, Vpc,
@@ -358,7 +358,7 @@ def test_sg_compiled_matcher_equals_linear_and_aws_reference(case: tuple[Network
     linear = compile_policy(network, groups, direction, linear=True)
     rules = [r for g in groups for r in network.security_groups[g].rules(direction)]
     assert [c.rule for c in compiled.rules] == rules  # bit i is the i-th rule, groups in order
-    items = rule_items(compiled.rules, network)
+    items = match_items(compiled.rules, compiled.peers)
     by_items, by_scan = RuleIndex(items), LinearIndex(items)
 
     anchors, whole = sg_anchors(network, rules), global_anchor(network, _sg_cidrs(network, rules))
@@ -377,7 +377,7 @@ def test_sg_compiled_matcher_equals_linear_and_aws_reference(case: tuple[Network
 @given(case=sg_networks())
 def test_sg_world_facts_match_aws_reading(case: tuple[Network, tuple[str, ...], Direction]) -> None:
     """The two facts the untracked rule needs (aws-semantics.md §2.2): `world_mask` marks exactly the rules
-    whose peer is 0.0.0.0/0 or ::/0 (not a prefix list or group, whatever it covers), and `all_ports_world`
+    whose peer is 0.0.0.0/0 or ::/0 (not a prefix list or group, whatever it covers), and `all_world`
     holds (family, tcp/udp) exactly when a world rule of that protocol or -1 covers ports 0-65535."""
     network, groups, direction = case
     policy = compile_policy(network, groups, direction)
@@ -391,7 +391,7 @@ def test_sg_world_facts_match_aws_reading(case: tuple[Network, tuple[str, ...], 
         for proto in (6, 17):
             if rule.protocol == -1 or (rule.protocol == proto and (rule.ports.first, rule.ports.last) == (0, 65535)):
                 expected.add((rule.peer.cidr.version, proto))
-    assert {pair for pair in policy.all_ports_world if pair[1] in (6, 17)} == expected
+    assert set(policy.all_world) == expected
 
 
 # ---- property 3: NACL first match, the * deny, order independence, families ---------------------------

@@ -2,6 +2,7 @@
 
 import json
 
+from vpclab.engine import Engine
 from vpclab.kernel.plan import Plan
 from vpclab.kernel.render import router_ruleset, sg_ruleset
 from vpclab.kernel.topology import commands
@@ -15,12 +16,14 @@ def rules(ruleset, chain):
 
 def test_sg_ruleset_accepts_established_then_judges_new_packets_by_the_allow_rules():
     net = load("beating-security-groups").network
-    ruleset = sg_ruleset(net, net.hosts["testb"])
+    ruleset = sg_ruleset(Engine(net), "testb")
     eni = rules(ruleset, "eni")
     assert eni[0]["expr"][0] == {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "established"}}
     assert [r["expr"][-1] for r in eni[1:]] == [{"jump": {"target": "sg_out"}}, {"jump": {"target": "sg_in"}}]
     (rule,) = rules(ruleset, "sg_in")
-    assert rule["comment"] == "sg-testb ingress rule 1"
+    lab_file = net.security_groups["sg-testb"].origin.file
+    line = net.security_groups["sg-testb"].ingress[0].origin.line
+    assert rule["comment"] == f"sg-testb ingress rule 1 @ {lab_file}:{line}"  # the rule, and where it was written
     assert rule["expr"][:2] == [
         {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
                    "right": {"prefix": {"addr": "198.18.0.0", "len": 16}}}},
@@ -34,7 +37,7 @@ def test_sg_ruleset_accepts_established_then_judges_new_packets_by_the_allow_rul
 def test_untracked_flows_get_notrack_exactly_where_the_engine_treats_them_as_untracked():
     """aws-semantics.md §2.2 worked example: HTTP from 0.0.0.0/0 untracked, SSH from a /32 tracked."""
     net = load("tracked-vs-untracked").network
-    notrack = rules(sg_ruleset(net, net.hosts["web"]), "raw_pre")
+    notrack = rules(sg_ruleset(Engine(net), "web"), "raw_pre")
     text = json.dumps(notrack)
     assert '"field": "dport"}}, "right": 80}' in text  # inbound HTTP opens untracked flows
     assert '"field": "dport"}}, "right": 22}' not in text  # SSH from one address stays tracked
@@ -47,15 +50,15 @@ def test_group_references_render_as_the_members_private_addresses():
     net = load("stateful-statelessness").network
     from vpclab.model import Direction, SgRule
     net = net.authorize("sg-b", Direction.INGRESS, SgRule.make("tcp", 22, sg="sg-a"))
-    text = json.dumps(rules(sg_ruleset(net, net.hosts["b"]), "sg_in"))
+    text = json.dumps(rules(sg_ruleset(Engine(net), "b"), "sg_in"))
     assert '"right": "198.18.1.10"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "tcp"' in text
 
 
 def test_router_ruleset_has_nacl_chains_in_number_order_ending_with_the_star_drop():
     net = load("nacl-stateless").network
-    ruleset = router_ruleset(net, Plan.make(net, "vl000000"))
+    ruleset = router_ruleset(Engine(net), Plan.make(net, "vl000000"))
     out_b = rules(ruleset, "out_1")
-    assert [r.get("comment") for r in out_b] == ["rule 100", "rule *"]
+    assert [r.get("comment").split(" @ ")[0] for r in out_b] == ["rule 100", "rule *"]
     assert out_b[-1]["expr"][-1] == {"drop": None} and out_b[0]["expr"][-1] == {"return": None}
     forward = [r.get("comment") for r in rules(ruleset, "forward")]
     assert forward == ["subnet a is private", "subnet a is private", "subnet b is private", "subnet b is private",
@@ -65,7 +68,7 @@ def test_router_ruleset_has_nacl_chains_in_number_order_ending_with_the_star_dro
 
 def test_internet_gateway_translates_public_addresses_statelessly():
     net = load("tracked-vs-untracked").network
-    ruleset = router_ruleset(net, Plan.make(net, "vl000000"))
+    ruleset = router_ruleset(Engine(net), Plan.make(net, "vl000000"))
     pre = json.dumps(rules(ruleset, "pre"))
     post = json.dumps(rules(ruleset, "post"))
     assert '"mangle": {"key": {"payload": {"protocol": "ip", "field": "daddr"}}, "value": "198.18.1.10"}' in pre

@@ -3,6 +3,7 @@
 from vpclab.engine import codes
 from vpclab.model import Direction
 from vpclab.sim import Simulator
+from vpclab.report.explain import verdict_reason
 
 from netbuild import build, rule
 
@@ -35,7 +36,7 @@ def test_beating_security_groups_established_connection_survives_rule_removal():
     conn2, ex2 = sim.connect("testa", "testb", 4321)
     assert ex2.outcome == "blocked"
     assert ex2.packets[0].verdict.code == codes.ENI_SG_RULES_MISMATCH
-    assert "no ingress rule for tcp/4321" in ex2.packets[0].verdict.reason()
+    assert "no ingress rule for tcp/4321" in verdict_reason(ex2.packets[0].verdict)
     assert sim.send(conn2, b"three").outcome == "dropped"
     # testb received exactly the first two messages, as in the article
     server_data = [r for r in sim.records if r.packet.size and r.verdict.allowed and r.sender == "testa"]
@@ -88,7 +89,7 @@ def test_stateful_statelessness_reply_with_another_identifier_is_dropped_and_exp
     sim.icmp("a", "b", "echo-request", ident=7)
     reply = sim.icmp("b", "a", "echo-reply", ident=9)
     assert reply.outcome == "dropped"
-    reason = reply.packets[0].verdict.reason()
+    reason = verdict_reason(reply.packets[0].verdict)
     assert "identifier 9" in reason and "identifier 7" in reason
 
 

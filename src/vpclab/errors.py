@@ -57,10 +57,6 @@ class Problem:
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{where}: {prefix}{text}" if where else f"{prefix}{text}"
 
-    def at(self, origin: Origin | None, field: str | None = None) -> "Problem":
-        """The same problem placed at `origin` (and, if given, under another field name)."""
-        return Problem(self.field if field is None else field, self.message, origin, self.severity)
-
 
 class VpclabError(Exception):
     """The root of every error vpclab raises on purpose."""
@@ -86,11 +82,6 @@ class InputError(VpclabError, ValueError):
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
-    def under(self, prefix: str) -> "InputError":
-        """The same problems with their field paths placed under `prefix`."""
-        return type(self)([Problem(join_field(prefix, p.field), p.message, p.origin, p.severity)
-                           for p in self.problems])
-
 
 class BackendError(VpclabError):
     """A backend cannot run here or failed while running (CLI: exit status 3)."""
@@ -102,12 +93,3 @@ class BackendUnavailable(BackendError):
 
 class KernelError(BackendError):
     """A kernel command (ip, nft, sysctl, conntrack) failed; the message holds its output."""
-
-
-def join_field(prefix: str, field: str) -> str:
-    """`security_groups.web` + `ingress[1]` → `security_groups.web.ingress[1]`."""
-    if not prefix:
-        return field
-    if not field:
-        return prefix
-    return f"{prefix}.{field}"

@@ -2,9 +2,10 @@
 
 from vpclab.engine.config import EngineConfig
 from vpclab.engine.conntrack import ConntrackTable, Entry
+from vpclab.engine.decision import Decision, GateDecision, TrackedLookup
 from vpclab.engine.engine import Engine
 from vpclab.engine.packet import ACK, FIN, PSH, RST, SYN, Packet
-from vpclab.engine.verdict import Step, Verdict
+from vpclab.engine.verdict import RuleRef, Step, TrackedFlow, Verdict
 
-__all__ = ["ACK", "FIN", "PSH", "RST", "SYN", "ConntrackTable", "Engine", "EngineConfig", "Entry", "Packet",
-           "Step", "Verdict"]
+__all__ = ["ACK", "FIN", "PSH", "RST", "SYN", "ConntrackTable", "Decision", "Engine", "EngineConfig", "Entry",
+           "GateDecision", "Packet", "RuleRef", "Step", "TrackedFlow", "TrackedLookup", "Verdict"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from vpclab.engine.config import EngineConfig
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
+from vpclab.engine.verdict import RuleRef, TrackedFlow
 from vpclab.model.network import ConntrackSettings
-from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, ICMPV6_QUERY_REPLY, TCP, UDP, protocol_name
+from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, ICMPV6_QUERY_REPLY, TCP, UDP
 
 Key = tuple[int, int, int, int, int]
 TCP_REOPENABLE = frozenset({"TIME_WAIT", "CLOSE"})
@@ -42,10 +43,10 @@ class Entry:
     """A tracked flow on one ENI: who opened it, its state, and when it was last seen."""
 
     __slots__ = ("orig", "reply", "proto", "state", "created", "last_seen", "timeout", "opened_by",
-                 "direction", "fin_orig", "fin_reply", "transactions", "last_was_orig", "packets")
+                 "direction", "fin_orig", "fin_reply", "transactions", "last_was_orig", "packets", "v6")
 
     def __init__(self, orig: Key, reply: Key, proto: int, state: str, now: float, timeout: float,
-                 opened_by: object, direction: str) -> None:
+                 opened_by: RuleRef | None, direction: str) -> None:
         self.orig = orig
         self.reply = reply
         self.proto = proto
@@ -53,43 +54,23 @@ class Entry:
         self.created = now
         self.last_seen = now
         self.timeout = timeout
-        self.opened_by = opened_by  # the rule that admitted the first packet; formatted only when read
+        self.opened_by = opened_by  # the rule that admitted the first packet
         self.direction = direction
         self.fin_orig = False
         self.fin_reply = False
         self.transactions = 0
         self.last_was_orig = True
         self.packets = 1
+        self.v6 = False
 
     @property
     def expires(self) -> float:
         return self.last_seen + self.timeout
 
-    def flow(self) -> str:
-        """`tcp 198.18.1.10:40001 → 198.18.2.20:4321` or `icmp echo 198.18.1.10 → 198.18.2.20 id 7`."""
-        import ipaddress
-
-        src, dst, proto, a, b = self.orig
-        v6 = src > 0xFFFFFFFF or dst > 0xFFFFFFFF
-        cls = ipaddress.IPv6Address if v6 else ipaddress.IPv4Address
-        s, d = cls(src), cls(dst)
-        if proto in (TCP, UDP):
-            flow = f"{protocol_name(proto)} {s}:{a} → {d}:{b}"
-        elif proto in (ICMP, ICMPV6):
-            flow = f"{protocol_name(proto)} echo {s} → {d} id {a}" if b in (8, 128) else \
-                f"{protocol_name(proto)} query type {b} {s} → {d} id {a}"
-        else:
-            flow = f"{protocol_name(proto)} {s} → {d}"
-        return flow
-
-    def describe(self) -> str:
-        """`tcp 198.18.1.10:40001 → 198.18.2.20:4321 ESTABLISHED, idle timeout 432000 s`."""
-        return f"{self.flow()} {self.state}, idle timeout {self.timeout:g} s"
-
-    def to_dict(self, now: float) -> dict[str, object]:
-        return {"flow": self.flow(), "state": self.state, "direction": self.direction,
-                "created": self.created, "last_seen": self.last_seen, "timeout": self.timeout,
-                "expires_in": round(self.expires - now, 6), "opened_by": str(self.opened_by)}
+    def snapshot(self, now: float | None = None) -> TrackedFlow:
+        """An immutable view of the entry as it is now (`idle` filled in when `now` is given)."""
+        idle = 0.0 if now is None else now - self.last_seen
+        return TrackedFlow(self.orig, self.v6, self.state, self.timeout, self.opened_by, self.direction, idle)
 
 
 class ConntrackTable:
@@ -110,7 +91,37 @@ class ConntrackTable:
     # ---- lookup and lifecycle --------------------------------------------------------------------------
 
     def get(self, key: Key) -> Entry | None:
+        """The entry stored under `key`, expired or not."""
         return self._entries.get(key)
+
+    def live(self, p: Packet, now: float) -> Entry | None:
+        """The entry that would admit `p` at `now`, without changing anything (None if none or expired)."""
+        entry = self._entries.get(packet_key(p))
+        if entry is None or self.is_expired(entry, now) or self._restarts(entry, p):
+            return None
+        return entry
+
+    def claim(self, key: Key, p: Packet, now: float) -> tuple[Entry | None, Entry | None]:
+        """The live entry for packet `p` (stored under `key`) and, if one just expired, that entry.
+
+        An expired entry is removed (and counted); a closed TCP entry that a new SYN restarts is removed, as
+        in Linux, so the SYN is judged by the rules again."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None, None
+        if self.is_expired(entry, now):
+            self.remove(entry)
+            self.expired += 1
+            return None, entry
+        if self._restarts(entry, p):
+            self.remove(entry)
+            return None, None
+        return entry, None
+
+    @staticmethod
+    def _restarts(entry: Entry, p: Packet) -> bool:
+        return (p.proto == TCP and p.flags & SYN and not p.flags & ACK and entry.state in TCP_REOPENABLE
+                and packet_key(p) == entry.orig)
 
     def is_expired(self, entry: Entry, now: float) -> bool:
         idle = now - entry.last_seen
@@ -136,7 +147,7 @@ class ConntrackTable:
         self.sweep(now)
         return self.count >= limit
 
-    def open(self, p: Packet, now: float, opened_by: object, direction: str) -> Entry | None:
+    def open(self, p: Packet, now: float, opened_by: RuleRef | None, direction: str) -> Entry | None:
         """Create an entry for a packet that may open one; None when it cannot (e.g. TCP mid-stream)."""
         rkey = reply_key(p)
         if rkey is None:
@@ -158,6 +169,7 @@ class ConntrackTable:
         else:
             state = "UNREPLIED"
         entry = Entry(packet_key(p), rkey, proto, state, now, 0.0, opened_by, direction)
+        entry.v6 = p.v6
         entry.timeout = self._timeout(entry)
         self._entries[entry.orig] = entry
         self._entries[entry.reply] = entry

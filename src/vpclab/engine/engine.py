@@ -2,7 +2,9 @@
 
 `Engine.evaluate(packet, now)` walks the path (sender SG egress → sender subnet NACL egress → route/IGW →
 receiver subnet NACL ingress → receiver SG ingress), updates each ENI's conntrack table, and returns a
-Verdict. Time is always passed in; nothing here reads a clock or does I/O.
+Verdict. `Engine.decide(packet)` says what the rules alone say on that path and `Engine.tracked(packet, now)`
+what the conntrack tables hold for it, both without changing any state (for reach and flow replay).
+Time is always passed in; nothing here reads a clock or does I/O.
 """
 
 from __future__ import annotations
@@ -11,27 +13,30 @@ from collections.abc import Iterable
 
 from vpclab.engine import codes
 from vpclab.engine.config import EngineConfig
-from vpclab.engine.conntrack import TCP_REOPENABLE, ConntrackTable, Entry, packet_key
-from vpclab.engine.matcher import lowest_bit
+from vpclab.engine.conntrack import ConntrackTable, Entry, packet_key
+from vpclab.engine.decision import Decision, GateDecision, TrackedLookup
+from vpclab.engine.matcher import Span, lowest_bit
 from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
-from vpclab.engine.paths import Router
-from vpclab.engine.sg import SgPolicy, compile_policy, what_text
-from vpclab.engine.verdict import Step, Verdict
+from vpclab.engine.paths import Route, Router
+from vpclab.engine.sg import SgPolicy, UntrackedMatch, compile_policy, untracked_matches
+from vpclab.engine.verdict import RuleRef, Step, Verdict
 from vpclab.model.network import Host, Network
-from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, TCP, UDP, icmp_type_name
-from vpclab.model.rules import Direction, star_text
+from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, TCP, UDP
+from vpclab.model.rules import Direction
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 _TCP_CHANGES = SYN | FIN | RST  # flags that move a TCP entry's state
-_FIRST, _RESPONSE = 1, 2  # how a packet is untracked: as a flow's first packet, or as the response of one
 _REPLY_TYPES = {ICMP: frozenset(ICMP_QUERY_REPLY.values()), ICMPV6: frozenset({129})}
+#: the codes with which a security group gate lets a packet through
+ALLOWING = frozenset({codes.CONNTRACK_MATCH, codes.SG_RULE_MATCH, codes.SG_RULE_MATCH_UNTRACKED,
+                      codes.SG_RULE_MATCH_STATELESS})
 
 
 class Eni:
-    """Runtime state of one VPC host's interface: its compiled policies and its conntrack table."""
+    """Runtime state of one VPC host's interface: compiled policies, untracked-flow spans, conntrack table."""
 
-    __slots__ = ("host", "name", "table", "ingress", "egress")
+    __slots__ = ("host", "name", "table", "ingress", "egress", "untracked")
 
     def __init__(self, host: Host, table: ConntrackTable, ingress: SgPolicy, egress: SgPolicy) -> None:
         self.host = host
@@ -39,6 +44,26 @@ class Eni:
         self.table = table
         self.ingress = ingress
         self.egress = egress
+        self.untracked: dict[tuple[Direction, int, int], dict[str, tuple[Span, ...]]] = {}
+        for match in untracked_matches(ingress, egress):
+            self.untracked.setdefault((match.direction, match.version, match.proto), {})[match.role] = match.ports
+
+    def policy(self, direction: Direction) -> SgPolicy:
+        return self.ingress if direction is INGRESS else self.egress
+
+    def untracked_role(self, direction: Direction, p: Packet) -> str | None:
+        """`first` or `response` when `p` belongs to an untracked flow (AWS's rule, see sg.UntrackedMatch)."""
+        roles = self.untracked.get((direction, 6 if p.v6 else 4, p.proto))
+        if roles is None:
+            return None
+        first = roles.get("first")
+        if first is not None and _within(p.dport, first):
+            return "first"
+        response = roles.get("response")
+        if response is not None and not (p.proto == TCP and p.flags & SYN and not p.flags & ACK) \
+                and _within(p.sport, response):
+            return "response"
+        return None
 
 
 class Engine:
@@ -47,7 +72,7 @@ class Engine:
     def __init__(self, network: Network, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self._tables: dict[str, ConntrackTable] = {}
-        self._untracked_seen: dict[tuple[int, ...], str] = {}
+        self._untracked_seen: dict[tuple[int, ...], RuleRef] = {}
         self.network = network
         self.update(network)
 
@@ -79,6 +104,8 @@ class Engine:
         self._nacl_in = {name: acls[s.nacl][0] for name, s in network.subnets.items()}
         self._nacl_out = {name: acls[s.nacl][1] for name, s in network.subnets.items()}
 
+    # ---- published facts (renderers and backends format these; they never re-derive them) -------------
+
     def conntrack(self, host: str) -> ConntrackTable:
         """The conntrack table of a VPC host's ENI."""
         return self._tables[host]
@@ -86,62 +113,142 @@ class Engine:
     def tables(self) -> Iterable[ConntrackTable]:
         return self._tables.values()
 
+    def sg_policy(self, host: str, direction: Direction) -> SgPolicy:
+        """A VPC host's compiled security groups in one direction (rules, peers as address blocks)."""
+        return self._enis[host].policy(direction)
+
+    def untracked(self, host: str) -> tuple[UntrackedMatch, ...]:
+        """Which of a VPC host's flows are untracked, as port spans per direction and role."""
+        eni = self._enis[host]
+        return untracked_matches(eni.ingress, eni.egress)
+
+    def nacl_policy(self, subnet: str, direction: Direction) -> NaclPolicy:
+        """The compiled NACL a subnet applies in one direction."""
+        return (self._nacl_in if direction is INGRESS else self._nacl_out)[subnet]
+
+    # ---- stateless questions ---------------------------------------------------------------------------
+
+    def decide(self, p: Packet) -> Decision:
+        """What the rules alone say about `p` on its path: every gate, each with its deciding rule.
+
+        Nothing changes (no conntrack entry is opened or refreshed). Every gate is evaluated, even after one
+        denies, so a caller sees all blockers at once.
+        """
+        route = self.router.route(p.src, p.dst, p.v6)
+        if route.drop_code is not None or route.service is not None:
+            return Decision(p, route, (), None if route.drop_code else p)
+        gates: list[GateDecision] = []
+        if route.sender is not None:
+            gates.append(self._sg_gate(self._enis[route.sender], EGRESS, p))
+        if route.nacl_out is not None:
+            gates.append(self._nacl_gate(route.nacl_out, EGRESS, p))
+        q = _translated(p, route)
+        if route.nacl_in is not None:
+            gates.append(self._nacl_gate(route.nacl_in, INGRESS, q))
+        if route.receiver is not None:
+            gates.append(self._sg_gate(self._enis[route.receiver], INGRESS, q))
+        return Decision(p, route, tuple(gates), q)
+
+    def tracked(self, p: Packet, now: float) -> tuple[TrackedLookup, ...]:
+        """What each ENI on `p`'s path tracks for it at `now`: the live entry that would admit it, or None.
+
+        Read-only: expired entries are reported as absent but not removed."""
+        route = self.router.route(p.src, p.dst, p.v6)
+        if route.drop_code is not None or route.service is not None:
+            return ()
+        lookups = []
+        if route.sender is not None:
+            entry = self._tables[route.sender].live(p, now)
+            lookups.append(TrackedLookup(route.sender, EGRESS, entry.snapshot(now) if entry else None))
+        if route.receiver is not None:
+            entry = self._tables[route.receiver].live(_translated(p, route), now)
+            lookups.append(TrackedLookup(route.receiver, INGRESS, entry.snapshot(now) if entry else None))
+        return tuple(lookups)
+
+    def _sg_gate(self, eni: Eni, direction: Direction, p: Packet) -> GateDecision:
+        policy = eni.policy(direction)
+        mask = self._sg_match(policy, direction, p)
+        role = eni.untracked_role(direction, p) if mask and (p.proto == TCP or p.proto == UDP) \
+            and self.config.untracked_flows else None
+        rule = self._admitting(policy, mask, role) if mask else None
+        return GateDecision("sg", policy.label, direction, eni.name, bool(mask), rule, role is not None, p)
+
+    def _nacl_gate(self, subnet: str, direction: Direction, p: Packet) -> GateDecision:
+        policy = self.nacl_policy(subnet, direction)
+        position = self._nacl_position(policy, p, p.src if direction is INGRESS else p.dst)
+        allowed = position >= 0 and policy.allow[position]
+        return GateDecision("nacl", policy.id, direction, subnet, allowed, policy.ref(position), False, p)
+
     # ---- evaluation ----------------------------------------------------------------------------------
 
     def evaluate(self, p: Packet, now: float, explain: bool = True) -> Verdict:
         """The verdict on packet `p` sent at time `now`; updates conntrack state along the path."""
         route = self.router.route(p.src, p.dst, p.v6)
         if route.drop_code is not None:
-            steps = (Step("route", "vpc-router", "deny", route.drop_code, route.drop_reason),) if explain else ()
-            return Verdict(False, route.drop_code, steps, where="route", reason_text=route.drop_reason)
+            steps = (Step("route", "vpc-router", "deny", route.drop_code, packet=p, facts=route.facts),) \
+                if explain else ()
+            return Verdict(False, route.drop_code, steps, where="route", facts=route.facts)
         trace: list[Step] | None = [] if explain else None
         if route.service is not None:
             if trace is not None:
-                trace.append(Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE,
-                                  f"{route.service}: security groups and network ACLs do not filter it"))
+                trace.append(Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE, packet=p,
+                                  facts={"service": route.service}))
             return Verdict(True, codes.NOT_FILTERED_SERVICE, tuple(trace or ()), p, route.delivered_to)
         code = codes.ROUTE_LOCAL
         if route.sender is not None:
             eni = self._enis[route.sender]
             code = self._sg(eni, EGRESS, eni.egress, p, now, trace)
-            if code is None:
-                return self._dropped(trace, f"{eni.name} egress")
+            if code not in ALLOWING:
+                return _dropped(trace, code, f"{eni.name} egress")
         if route.nacl_out is not None:
-            if not self._nacl(self._nacl_out[route.nacl_out], route.nacl_out, p, p.dst, trace):
-                return self._dropped(trace, f"subnet {route.nacl_out} egress", codes.SUBNET_ACL_RESTRICTION)
+            refused = self._nacl(route.nacl_out, EGRESS, p, p.dst, trace)
+            if refused is not None:
+                return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_out} egress", refused)
         elif route.same_subnet is not None and trace is not None:
-            trace.append(Step("nacl", self.network.subnets[route.same_subnet].nacl, "info", codes.NACL_NOT_EVALUATED,
-                              f"same subnet {route.same_subnet}: network ACLs are not evaluated within a subnet"))
+            acl = self.network.nacls[self.network.subnets[route.same_subnet].nacl]
+            trace.append(Step("nacl", acl.id, "info", codes.NACL_NOT_EVALUATED, packet=p,
+                              facts={"subnet": route.same_subnet}, origin=acl.origin))
         q = p
         if route.igw:
-            if route.new_src is not None or route.new_dst is not None:
-                q = p._replace(src=route.new_src if route.new_src is not None else p.src,
-                               dst=route.new_dst if route.new_dst is not None else p.dst)
+            q = _translated(p, route)
             if trace is not None:
-                trace.append(self._igw_step(p, q))
+                trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=p, facts={"translated": q}))
         if route.nacl_in is not None:
-            if not self._nacl(self._nacl_in[route.nacl_in], route.nacl_in, q, q.src, trace):
-                return self._dropped(trace, f"subnet {route.nacl_in} ingress", codes.SUBNET_ACL_RESTRICTION)
+            refused = self._nacl(route.nacl_in, INGRESS, q, q.src, trace)
+            if refused is not None:
+                return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_in} ingress", refused)
         if route.receiver is not None:
             eni = self._enis[route.receiver]
             code = self._sg(eni, INGRESS, eni.ingress, q, now, trace)
-            if code is None:
-                return self._dropped(trace, f"{eni.name} ingress")
+            if code not in ALLOWING:
+                return _dropped(trace, code, f"{eni.name} ingress")
         return Verdict(True, code, tuple(trace) if trace is not None else (), q, route.delivered_to)
 
-    def _dropped(self, trace: list[Step] | None, where: str, code: str | None = None) -> Verdict:
-        if trace:
-            return Verdict(False, trace[-1].code, tuple(trace), where=where)
-        return Verdict(False, code or self._last_drop, (), where=where)
+    # ---- security group gate: rule decision, then connection tracking --------------------------------
 
-    # ---- security group gate with connection tracking ------------------------------------------------
+    @staticmethod
+    def _sg_match(policy: SgPolicy, direction: Direction, p: Packet) -> int:
+        """The mask of `policy`'s rules that admit `p` (pure: the rule decision alone)."""
+        proto = p.proto
+        peer = p.src if direction is INGRESS else p.dst
+        port = p.dport if (proto == TCP or proto == UDP) else (
+            p.icmp_type << 8 | p.icmp_code if (proto == ICMP or proto == ICMPV6) else 0)
+        return policy.index.match(6 if p.v6 else 4, proto, peer, port)
+
+    @staticmethod
+    def _admitting(policy: SgPolicy, mask: int, role: str | None) -> RuleRef:
+        """The rule to cite for an admitted packet: the first match, or the first 0.0.0.0/0 match when the
+        flow is untracked because of it."""
+        if role == "first" and mask & policy.world_mask:
+            mask &= policy.world_mask
+        return policy.rules[lowest_bit(mask)]
 
     def _sg(self, eni: Eni, direction: Direction, policy: SgPolicy, p: Packet, now: float,
-            trace: list[Step] | None) -> str | None:
-        """Pass `p` through one ENI's security groups; returns the allowing code, or None if dropped."""
+            trace: list[Step] | None) -> str:
+        """Pass `p` through one ENI's security groups; returns an allowing code (ALLOWING) or the drop code."""
         table = eni.table
         key = packet_key(p)
-        entry = table._entries.get(key)
+        entry = table.get(key)
         if entry is not None and trace is None and entry.state == "ESTABLISHED" and not p.flags & _TCP_CHANGES \
                 and now - entry.last_seen < entry.timeout:
             # fast path: a segment of an established TCP connection only restarts the idle timer
@@ -151,164 +258,114 @@ class Engine:
             return codes.CONNTRACK_MATCH
         expired: Entry | None = None
         if entry is not None:
-            if table.is_expired(entry, now):
-                table.remove(entry)
-                table.expired += 1
-                expired, entry = entry, None
-            elif p.proto == TCP and p.flags & SYN and not p.flags & ACK and entry.state in TCP_REOPENABLE \
-                    and key == entry.orig:
-                table.remove(entry)  # a new SYN on a closed flow starts over, as in Linux
-                entry = None
+            entry, expired = table.claim(key, p, now)
         if entry is not None:
             table.refresh(entry, p, key == entry.orig, now)
             if trace is not None:
-                trace.append(Step("conntrack", f"eni-{eni.name}", "allow", codes.CONNTRACK_MATCH,
-                                  f"tracked connection {entry.describe()} (opened by {entry.opened_by})",
-                                  eni.name, str(direction), entry=entry.describe()))
+                trace.append(Step("conntrack", f"eni-{eni.name}", "allow", codes.CONNTRACK_MATCH, eni.name,
+                                  str(direction), flow=entry.snapshot(), packet=p))
             return codes.CONNTRACK_MATCH
 
-        proto = p.proto
-        peer = p.src if direction is INGRESS else p.dst
-        port = p.dport if (proto == TCP or proto == UDP) else (
-            p.icmp_type << 8 | p.icmp_code if (proto == ICMP or proto == ICMPV6) else 0)
-        version = 6 if p.v6 else 4
-        mask = policy.index.match(version, proto, peer, port)
+        mask = self._sg_match(policy, direction, p)
         if not mask:
-            if expired is not None:
-                self._last_drop = codes.CONNTRACK_EXPIRED
-            elif (proto == TCP or proto == UDP) and key in self._untracked_seen:
-                self._last_drop = codes.UNTRACKED_FLOW_RULE_REMOVED
-            else:
-                self._last_drop = codes.ENI_SG_RULES_MISMATCH
-            if trace is not None:
-                trace.append(self._sg_miss(eni, direction, policy, p, expired, now))
-            return None
-
-        untracked = (proto == TCP or proto == UDP) and self.config.untracked_flows \
-            and self._untracked(eni, direction, policy, mask, p, version)
-        if untracked:
-            if trace is not None:
-                compiled = policy.rules[lowest_bit(mask & policy.world_mask or mask)]
-                why = ("untracked flow: a 0.0.0.0/0 rule admits it and the other direction allows 0.0.0.0/0 on "
-                       "all ports" if untracked == _FIRST else
-                       "the response of an untracked flow opened the other way (a 0.0.0.0/0 rule there admits "
-                       "its reverse, and this direction allows 0.0.0.0/0 on all ports)")
-                trace.append(Step("sg", compiled.group, "allow", codes.SG_RULE_MATCH_UNTRACKED,
-                                  f"{compiled.text()}; {why}, so every packet is judged by the rules",
-                                  eni.name, str(direction), rule=compiled.ref))
+            return self._sg_miss(eni, direction, policy, p, key, expired, now, trace)
+        proto = p.proto
+        role = eni.untracked_role(direction, p) if (proto == TCP or proto == UDP) and self.config.untracked_flows \
+            else None
+        rule = self._admitting(policy, mask, role)
+        if role is not None:
             memory = self._untracked_seen
             if key not in memory:
                 if len(memory) >= self.config.untracked_memory:
                     for old in list(memory)[: len(memory) // 2]:
                         del memory[old]
-                memory[key] = str(policy.rules[lowest_bit(mask)])
+                memory[key] = rule
+            if trace is not None:
+                trace.append(Step("sg", rule.owner, "allow", codes.SG_RULE_MATCH_UNTRACKED, eni.name, str(direction),
+                                  rule, packet=p, facts={"untracked": role}))
             return codes.SG_RULE_MATCH_UNTRACKED
-
-        compiled = policy.rules[lowest_bit(mask)]
         if table.settings.max_entries is not None and table.full(now):
             table.exceeded += 1
-            self._last_drop = codes.CONNTRACK_TABLE_FULL
             if trace is not None:
-                trace.append(Step("conntrack", f"eni-{eni.name}", "deny", codes.CONNTRACK_TABLE_FULL,
-                                  f"{compiled.text()} admits it, but the connection tracking table is full "
-                                  f"({table.count} of {table.settings.max_entries} entries): new flows are dropped",
-                                  eni.name, str(direction), rule=compiled.ref))
-            return None
-        opened = table.open(p, now, compiled, str(direction))
+                trace.append(Step("conntrack", f"eni-{eni.name}", "deny", codes.CONNTRACK_TABLE_FULL, eni.name,
+                                  str(direction), rule, packet=p,
+                                  facts={"count": table.count, "max_entries": table.settings.max_entries}))
+            return codes.CONNTRACK_TABLE_FULL
+        opened = table.open(p, now, rule, str(direction))
         if opened is None:
             if trace is not None:
-                trace.append(Step("sg", compiled.group, "allow", codes.SG_RULE_MATCH_STATELESS,
-                                  f"{compiled.text()}; this packet cannot open a tracked connection "
-                                  f"({self._why_stateless(p)}), so it passes on the rule alone",
-                                  eni.name, str(direction), rule=compiled.ref))
+                trace.append(Step("sg", rule.owner, "allow", codes.SG_RULE_MATCH_STATELESS, eni.name, str(direction),
+                                  rule, packet=p))
             return codes.SG_RULE_MATCH_STATELESS
         if trace is not None:
-            trace.append(Step("sg", compiled.group, "allow", codes.SG_RULE_MATCH,
-                              f"{compiled.text()}; tracked as {opened.describe()}",
-                              eni.name, str(direction), rule=compiled.ref, entry=opened.describe()))
+            trace.append(Step("sg", rule.owner, "allow", codes.SG_RULE_MATCH, eni.name, str(direction), rule,
+                              opened.snapshot(), packet=p))
         return codes.SG_RULE_MATCH
 
-    def _untracked(self, eni: Eni, direction: Direction, policy: SgPolicy, mask: int, p: Packet,
-                   version: int) -> int:
-        """AWS: a TCP/UDP flow is untracked when a 0.0.0.0/0 (::/0) rule admits it and the other direction
-        has a 0.0.0.0/0 (::/0) rule for all ports. A packet is judged as the flow's first packet (a rule in
-        its own direction admits it: _FIRST) or as its response (a rule in the other direction admits its
-        reverse: _RESPONSE); 0 when the flow is tracked."""
-        pair = (version, p.proto)
-        other = eni.egress if direction is INGRESS else eni.ingress
-        if mask & policy.world_mask and pair in other.all_ports_world:
-            return _FIRST
-        if pair in policy.all_ports_world and not (p.proto == TCP and p.flags & SYN and not p.flags & ACK):
-            # a pure SYN always opens a flow, so it is never the response of one opened the other way
-            peer = p.src if direction is INGRESS else p.dst
-            return _RESPONSE if other.index.match(version, p.proto, peer, p.sport) & other.world_mask else 0
-        return 0
-
-    @staticmethod
-    def _why_stateless(p: Packet) -> str:
-        if p.proto == TCP:
-            return "only a SYN opens a TCP entry; this is a mid-stream segment with no entry"
-        if p.proto in (ICMP, ICMPV6):
-            return f"ICMP {icmp_type_name(p.proto, p.icmp_type)} is not a query type, and errors are not related"
-        return "it is not a flow's first packet"
-
-    def _sg_miss(self, eni: Eni, direction: Direction, policy: SgPolicy, p: Packet, expired: Entry | None,
-                 now: float) -> Step:
-        icmp_name = icmp_type_name(p.proto, p.icmp_type) if p.proto in (ICMP, ICMPV6) else ""
-        peer = str(p.src_ip if direction is INGRESS else p.dst_ip)
-        reason = policy.describe_miss(p.proto, what_text(p.proto, p.dport, icmp_name), peer)
-        code = codes.ENI_SG_RULES_MISMATCH
-        memory = self._untracked_seen.get(packet_key(p))
+    def _sg_miss(self, eni: Eni, direction: Direction, policy: SgPolicy, p: Packet, key: tuple[int, ...],
+                 expired: Entry | None, now: float, trace: list[Step] | None) -> str:
+        """No rule admits `p` and no tracked entry does: the drop code, and the step that explains it."""
+        admitted_by = self._untracked_seen.get(key) if p.proto in (TCP, UDP) else None
         if expired is not None:
             code = codes.CONNTRACK_EXPIRED
-            reason += (f", and its tracked connection ({expired.flow()}) expired after "
-                       f"{round(now - expired.last_seen, 3):g} s idle (timeout {expired.timeout:g} s)")
-        elif memory is not None and p.proto in (TCP, UDP):
+        elif admitted_by is not None:
             code = codes.UNTRACKED_FLOW_RULE_REMOVED
-            reason += (f"; this flow was untracked (admitted by {memory}), so it has no tracked connection "
-                       "and is cut as soon as its rule goes")
-        elif p.proto in (ICMP, ICMPV6) and p.icmp_type in _REPLY_TYPES[p.proto]:
-            ids = eni.table.echo_ids_towards(p.dst, p.src, p.proto)
-            live = [i for i in ids if (e := eni.table.get((p.dst, p.src, p.proto, i, 8 if p.proto == ICMP else 128)))
-                    and not eni.table.is_expired(e, now)]
-            reason += (f", and no tracked echo request with identifier {p.ident} from {p.dst_ip} to {p.src_ip}"
-                       + (f" (tracked requests carry identifier {', '.join(map(str, live))}: a reply must carry "
-                          "its request's identifier)" if live else ""))
-        elif p.proto == TCP and not (p.flags & SYN and not p.flags & ACK):
-            reason += ", and no tracked connection (only a SYN may open one)"
         else:
-            reason += " and no tracked connection"
-        return Step("sg", policy.label, "deny", code, reason, eni.name, str(direction))
+            code = codes.ENI_SG_RULES_MISMATCH
+        if trace is not None:
+            facts: dict[str, object] = {"groups": policy.groups}
+            if admitted_by is not None and expired is None:
+                facts["admitted_by"] = admitted_by
+            if expired is None and p.proto in (ICMP, ICMPV6) and p.icmp_type in _REPLY_TYPES[p.proto]:
+                facts["tracked_echo_ids"] = self._live_echo_ids(eni.table, p, now)
+            trace.append(Step("sg", policy.label, "deny", code, eni.name, str(direction), packet=p,
+                              flow=expired.snapshot(now) if expired is not None else None, facts=facts,
+                              origin=policy.origin))
+        return code
+
+    @staticmethod
+    def _live_echo_ids(table: ConntrackTable, p: Packet, now: float) -> list[int]:
+        """Identifiers of live echo requests tracked between a reply's two addresses (to explain a mismatch)."""
+        request = 8 if p.proto == ICMP else 128
+        return [i for i in table.echo_ids_towards(p.dst, p.src, p.proto)
+                if (e := table.get((p.dst, p.src, p.proto, i, request))) is not None and not table.is_expired(e, now)]
 
     # ---- network ACL gate ----------------------------------------------------------------------------
 
-    def _nacl(self, policy: NaclPolicy, subnet: str, p: Packet, peer: int, trace: list[Step] | None) -> bool:
+    @staticmethod
+    def _nacl_position(policy: NaclPolicy, p: Packet, peer: int) -> int:
         proto = p.proto
         port = p.dport if (proto == TCP or proto == UDP) else (
             p.icmp_type << 8 | p.icmp_code if (proto == ICMP or proto == ICMPV6) else 0)
-        position = policy.decide(6 if p.v6 else 4, proto, peer, port)
+        return policy.decide(6 if p.v6 else 4, proto, peer, port)
+
+    def _nacl(self, subnet: str, direction: Direction, p: Packet, peer: int,
+              trace: list[Step] | None) -> RuleRef | None:
+        """Pass `p` through a subnet's NACL; None when allowed, else the entry that denied it."""
+        policy = self._nacl_in[subnet] if direction is INGRESS else self._nacl_out[subnet]
+        position = self._nacl_position(policy, p, peer)
         allowed = position >= 0 and policy.allow[position]
-        if not allowed:
-            self._last_drop = codes.SUBNET_ACL_RESTRICTION
         if trace is not None:
-            if position >= 0:
-                entry = policy.entries[position]
-                text, ref = entry.text(policy.direction), str(entry.number)
-            else:
-                text, ref = star_text(policy.direction, 6 if p.v6 else 4) + " (no numbered entry matched)", "*"
             trace.append(Step("nacl", policy.id, "allow" if allowed else "deny",
-                              codes.NACL_RULE_MATCH if allowed else codes.SUBNET_ACL_RESTRICTION,
-                              f"subnet {subnet}: {text}", None, str(policy.direction), rule=ref))
-        return allowed
+                              codes.NACL_RULE_MATCH if allowed else codes.SUBNET_ACL_RESTRICTION, None,
+                              str(direction), policy.ref(position), packet=p, facts={"subnet": subnet}))
+        return None if allowed else policy.ref(position)
 
-    @staticmethod
-    def _igw_step(p: Packet, q: Packet) -> Step:
-        changes = []
-        if q.src != p.src:
-            changes.append(f"source {p.src_ip} → {q.src_ip}")
-        if q.dst != p.dst:
-            changes.append(f"destination {p.dst_ip} → {q.dst_ip}")
-        detail = ", ".join(changes) if changes else "no translation (IPv6)"
-        return Step("route", "igw", "info", codes.ROUTE_IGW, f"internet gateway: {detail}")
 
-    _last_drop: str = codes.ENI_SG_RULES_MISMATCH
+def _dropped(trace: list[Step] | None, code: str, where: str, rule: RuleRef | None = None) -> Verdict:
+    return Verdict(False, code, tuple(trace) if trace else (), where=where, rule=rule)
+
+
+def _translated(p: Packet, route: Route) -> Packet:
+    """The packet after the internet gateway's 1:1 translation on this route (itself when none applies)."""
+    if route.new_src is None and route.new_dst is None:
+        return p
+    return p._replace(src=route.new_src if route.new_src is not None else p.src,
+                      dst=route.new_dst if route.new_dst is not None else p.dst)
+
+
+def _within(port: int, spans: tuple[Span, ...]) -> bool:
+    for lo, hi in spans:
+        if lo <= port <= hi:
+            return True
+    return False

@@ -61,7 +61,8 @@ def packet_key(proto: int, dport: int, icmp_type: int, icmp_code: int) -> int:
     return 0
 
 
-def _merge(spans: list[Span]) -> list[Span]:
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Sorted, with overlapping and adjacent spans joined."""
     spans.sort()
     merged: list[list[int]] = []
     for lo, hi in spans:
@@ -81,7 +82,7 @@ def _intervals(spans: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]
     removes: dict[int, int] = defaultdict(int)
     for bit, bit_spans in per_bit.items():
         flag = 1 << bit
-        for lo, hi in _merge(bit_spans):
+        for lo, hi in merge_spans(bit_spans):
             adds[lo] |= flag
             removes[hi + 1] |= flag
     bounds: list[int] = []

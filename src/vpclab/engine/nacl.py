@@ -6,12 +6,16 @@ from vpclab.model.addresses import span
 from vpclab.model.policy import NetworkAcl
 from vpclab.model.rules import Action, Direction, NaclEntry
 from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex, lowest_bit, port_span
+from vpclab.engine.verdict import RuleRef
 
 
 class NaclPolicy:
-    """One direction of one network ACL; bit i of a match mask is the i-th entry in number order."""
+    """One direction of one network ACL; bit i of a match mask is the i-th entry in number order.
 
-    __slots__ = ("id", "direction", "entries", "allow", "index", "_memo")
+    `refs[i]` cites entry i; `star` cites the final `*` deny (with the NACL's own origin).
+    """
+
+    __slots__ = ("id", "direction", "entries", "refs", "star", "allow", "index", "_memo")
 
     #: decisions remembered per policy (a policy is rebuilt on every change, so the memo never goes stale)
     MEMO_SIZE = 65536
@@ -20,6 +24,8 @@ class NaclPolicy:
         self.id = acl.id
         self.direction = direction
         self.entries: tuple[NaclEntry, ...] = acl.entries(direction)  # sorted by number
+        self.refs = tuple(RuleRef(acl.id, direction, e.number, e, e.origin) for e in self.entries)
+        self.star = RuleRef(acl.id, direction, None, None, acl.origin)
         self.allow = tuple(e.action is Action.ALLOW for e in self.entries)
         items = []
         for bit, entry in enumerate(self.entries):
@@ -41,3 +47,7 @@ class NaclPolicy:
                 self._memo.clear()
             self._memo[memo_key] = position
         return position
+
+    def ref(self, position: int) -> RuleRef:
+        """The entry at `position` as `decide` returned it (-1: the `*` deny)."""
+        return self.star if position < 0 else self.refs[position]

@@ -6,7 +6,7 @@ import ipaddress
 from typing import NamedTuple
 
 from vpclab.model.addresses import IPAddress, parse_ip
-from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP, icmp_type_name, parse_icmp_type, protocol_name
+from vpclab.model.protocols import ICMP, ICMP_ID_TYPES, ICMPV6, TCP, UDP, icmp_type_name, parse_icmp_type, protocol_name
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 _FLAG_LETTERS = {"F": FIN, "S": SYN, "R": RST, "P": PSH, "A": ACK}
@@ -105,7 +105,8 @@ class Packet(NamedTuple):
             return f"udp {self.size} byte{'s' if self.size != 1 else ''}"
         if self.is_icmp:
             name = icmp_type_name(self.proto, self.icmp_type)
-            if name.startswith("echo") or self.icmp_type in (13, 14, 15, 16, 17, 18):
+            if (self.proto == ICMP and self.icmp_type in ICMP_ID_TYPES) or \
+                    (self.proto == ICMPV6 and self.icmp_type in (128, 129)):
                 return f"{name} id {self.ident} seq {self.seq}"
             return f"{name} code {self.icmp_code}"
         return f"protocol {protocol_name(self.proto)}"
@@ -113,9 +114,6 @@ class Packet(NamedTuple):
     def describe(self) -> str:
         """`tcp 198.18.1.10:40001 → 198.18.2.20:4321 SYN`."""
         return f"{protocol_name(self.proto)} {self.endpoint('src')} → {self.endpoint('dst')} {self.summary()}"
-
-    def with_addresses(self, src: int, dst: int) -> "Packet":
-        return self._replace(src=src, dst=dst)
 
 
 def _pair(src: str | IPAddress, dst: str | IPAddress) -> tuple[int, int, bool]:

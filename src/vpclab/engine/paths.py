@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
 
 from vpclab.engine import codes
 from vpclab.model.network import Host, Network
@@ -24,7 +25,8 @@ class Route:
     """The path between two addresses: the ENIs and subnet NACLs on it, and any IGW translation.
 
     `sender`/`receiver` name VPC hosts whose security groups apply; `nacl_out`/`nacl_in` are the subnets
-    whose NACLs apply (None within a subnet). A route with `drop_code` set cannot be taken at all.
+    whose NACLs apply (None within a subnet). A route with `drop_code` set cannot be taken at all; `facts`
+    say why (rendered by `vpclab.report.explain`).
     """
 
     sender: str | None = None
@@ -38,7 +40,21 @@ class Route:
     igw: bool = False
     service: str | None = None
     drop_code: str | None = None
-    drop_reason: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayFacts:
+    """What the route tables and the internet gateway allow, published for renderers (the kernel's router).
+
+    `translations` are the IGW's 1:1 mappings (host, private IPv4, public IPv4); `private_subnets` have no
+    route to an internet gateway; `untranslatable` hosts (host, private IPv4) have no public IP to leave with.
+    """
+
+    vpc_cidr: IPv4Network
+    translations: tuple[tuple[str, IPv4Address, IPv4Address], ...]
+    private_subnets: tuple[str, ...]
+    untranslatable: tuple[tuple[str, IPv4Address], ...]
 
 
 class Router:
@@ -73,6 +89,26 @@ class Router:
             route = self._cache[key] = self._resolve(src, dst, v6)
         return route
 
+    def owner(self, address: int) -> str | None:
+        """The host that holds `address` (private, IPv6, public or internet), or None."""
+        host = self.private.get(address) or self.public.get(address) or self.internet.get(address)
+        return host.name if host is not None else None
+
+    def source_seen(self, src: int, dst: int, v6: bool) -> int:
+        """The source address a receiver at `dst` sees for packets from `src` (the IGW's translation)."""
+        route = self.route(src, dst, v6)
+        return route.new_src if route.new_src is not None else src
+
+    def gateway_facts(self) -> GatewayFacts:
+        """The route tables' and the internet gateway's facts, for renderers that must not re-derive them."""
+        hosts = self.network.vpc_hosts()
+        return GatewayFacts(
+            self.network.vpc.cidr,
+            tuple((h.name, h.ip, h.public_ip) for h in hosts  # type: ignore[misc]
+                  if h.public_ip is not None and isinstance(h.ip, IPv4Address)),
+            tuple(name for name, subnet in self.network.subnets.items() if not subnet.public),
+            tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)))
+
     def in_vpc(self, address: int, v6: bool) -> bool:
         block = self.vpc_v6 if v6 else self.vpc_v4
         return block is not None and block[0] <= address <= block[1]
@@ -86,8 +122,7 @@ class Router:
             return self._from_internet(outsider, dst, v6)
         if src in self.services and dst in self.private:
             return Route(delivered_to=self.private[dst].name, service=self.services[src])
-        return Route(drop_code=codes.SOURCE_DEST_CHECK,
-                     drop_reason="the source address belongs to no host: the ENI's source/destination check drops it")
+        return Route(drop_code=codes.SOURCE_DEST_CHECK, facts={"address": _ip(src, v6)})
 
     def _from_vpc(self, sender: Host, dst: int, v6: bool) -> Route:
         network = self.network
@@ -103,27 +138,23 @@ class Router:
             return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
                          nacl_out=src_subnet.name, nacl_in=dst_subnet.name)
         if self.in_vpc(dst, v6):
-            return Route(drop_code=codes.NO_HOST_AT_DESTINATION,
-                         drop_reason=f"no network interface in the VPC holds {_ip(dst, v6)}")
+            return Route(drop_code=codes.NO_HOST_AT_DESTINATION, facts={"address": _ip(dst, v6)})
         # leaves the VPC: needs a public subnet (0.0.0.0/0 → IGW) and, for IPv4, a public IP to translate to
         if not src_subnet.public:
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                         drop_reason=f"subnet {src_subnet.name} has no route to {_ip(dst, v6)} "
-                                     "(no 0.0.0.0/0 route to an internet gateway: the subnet is private)")
+                         facts={"why": "private-subnet", "subnet": src_subnet.name, "address": _ip(dst, v6)})
         new_src = None
         if not v6:
             if sender.public_ip is None:
-                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION,
-                             drop_reason=f"{sender.name} has no public IP, so the internet gateway cannot "
-                                         "translate its private address")
+                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, facts={"host": sender.name})
             new_src = int(sender.public_ip)
         target = self.public.get(dst) if not v6 else None
         if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
             target_subnet = network.subnets[target.subnet or ""]
             if not target_subnet.public:
                 return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                             drop_reason=f"{target.name}'s subnet {target_subnet.name} is private: "
-                                         "its public IP is not reachable")
+                             facts={"why": "target-subnet-private", "host": target.name,
+                                    "subnet": target_subnet.name})
             return Route(sender=sender.name, receiver=target.name, delivered_to=target.name,
                          nacl_out=src_subnet.name, nacl_in=target_subnet.name,
                          new_src=new_src, new_dst=int(target.ip), igw=True)
@@ -139,13 +170,12 @@ class Router:
                 return Route(delivered_to=self.internet[dst].name)
             if self.in_vpc(dst, v6) or dst in self.private:
                 return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                             drop_reason=f"{_ip(dst, v6)} is a private address: it is not reachable from the internet")
+                             facts={"why": "private-address", "address": _ip(dst, v6)})
             return Route(delivered_to=None)
         subnet = network.subnets[target.subnet or ""]
         if not subnet.public:
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                         drop_reason=f"{target.name}'s subnet {subnet.name} is private "
-                                     "(no route to an internet gateway)")
+                         facts={"why": "target-subnet-private", "host": target.name, "subnet": subnet.name})
         return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet.name,
                      new_dst=None if v6 else int(target.ip), igw=True)
 

@@ -1,117 +1,133 @@
-"""Security group policies compiled per ENI: the union of its groups' rules, one gate per direction."""
+"""Security group policies compiled per ENI: the union of its groups' rules, one gate per direction.
+
+Also the compiled facts other parts render rather than re-derive: each rule's peer as address blocks (group
+references expanded to members' private IPs, prefix lists to their CIDRs) and AWS's untracked-flow rule as
+port spans (`untracked_matches`), which the engine itself decides with and the kernel renders as `notrack`.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
-from vpclab.model.addresses import span
+from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex, Span, merge_spans, port_span
+from vpclab.engine.verdict import RuleRef
+from vpclab.errors import Origin
+from vpclab.model.addresses import IPNetwork, span
 from vpclab.model.network import Network
-from vpclab.model.protocols import ALL, TCP, UDP, protocol_name
-from vpclab.model.rules import CidrPeer, Direction, GroupPeer, PrefixListPeer, SgRule
-from vpclab.engine.matcher import LinearIndex, MatchItem, RuleIndex, port_span
+from vpclab.model.protocols import ALL, TCP, UDP
+from vpclab.model.rules import CidrPeer, Direction, PrefixListPeer, SgRule
 
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A rule with its provenance: the group, direction and 1-based position it has there."""
-
-    group: str
-    direction: Direction
-    number: int
-    rule: SgRule
-
-    @property
-    def ref(self) -> str:
-        return f"{self.direction} rule {self.number}"
-
-    def text(self) -> str:
-        return f"{self.ref}: {self.rule.text(self.direction)}"
-
-    def __str__(self) -> str:
-        return f"{self.group} {self.text()}"
+#: the protocols AWS's untracked-flow rule concerns
+UNTRACKED_PROTOCOLS = (TCP, UDP)
 
 
 class SgPolicy:
     """One direction of one ENI's security groups, compiled for lookup.
 
-    `world_mask` marks rules whose peer is 0.0.0.0/0 or ::/0; `all_ports_world` holds the (family, protocol)
-    pairs for which some rule admits every port to/from the world — the two facts AWS's untracked rule needs.
+    `rules[i]` cites rule i (bit i of a match mask) and `peers[i]` holds its peer as address blocks.
+    `world_ports[(version, proto)]` are the port spans that rules with peer 0.0.0.0/0 (::/0) admit for TCP/UDP;
+    `all_world` the (version, proto) pairs for which one such rule admits every port — the two facts AWS's
+    untracked rule needs.
     """
 
-    __slots__ = ("groups", "direction", "rules", "index", "world_mask", "all_ports_world")
+    __slots__ = ("groups", "origin", "direction", "rules", "peers", "index", "world_mask", "world_ports", "all_world")
 
-    def __init__(self, groups: tuple[str, ...], direction: Direction, rules: list[CompiledRule],
-                 items: list[MatchItem], linear: bool = False) -> None:
+    def __init__(self, groups: tuple[str, ...], direction: Direction, rules: list[RuleRef],
+                 peers: list[tuple[IPNetwork, ...]], linear: bool = False, origin: Origin | None = None) -> None:
         self.groups = groups
+        self.origin = origin  # the first group's: where a missing rule would be added
         self.direction = direction
         self.rules = rules
+        self.peers = peers
+        items = match_items(rules, peers)
         self.index: RuleIndex | LinearIndex = LinearIndex(items) if linear else RuleIndex(items)
-        self.world_mask = 0
-        pairs: set[tuple[int, int]] = set()
-        for bit, compiled in enumerate(rules):
-            peer = compiled.rule.peer
-            if isinstance(peer, CidrPeer) and peer.is_world:
+        world: dict[tuple[int, int], list[Span]] = {}
+        all_world: set[tuple[int, int]] = set()
+        self.world_mask = 0  # bit i set: rule i's peer is 0.0.0.0/0 or ::/0
+        for bit, ref in enumerate(rules):
+            rule = ref.rule
+            assert isinstance(rule, SgRule)
+            if isinstance(rule.peer, CidrPeer) and rule.peer.is_world:
                 self.world_mask |= 1 << bit
-                if compiled.rule.all_ports:
-                    version = peer.cidr.version
-                    for proto in ((TCP, UDP) if compiled.rule.protocol == ALL else (compiled.rule.protocol,)):
-                        pairs.add((version, proto))
-        self.all_ports_world = frozenset(pairs)
+                for proto in UNTRACKED_PROTOCOLS:
+                    if rule.protocol in (ALL, proto):
+                        pair = (rule.peer.cidr.version, proto)
+                        world.setdefault(pair, []).append((rule.ports.first, rule.ports.last))
+                        if rule.all_ports:
+                            all_world.add(pair)
+        self.world_ports = {pair: tuple(merge_spans(spans)) for pair, spans in world.items()}
+        self.all_world = frozenset(all_world)
 
     @property
     def label(self) -> str:
         return ", ".join(self.groups)
 
-    def describe_miss(self, proto: int, what: str, peer: str) -> str:
-        """Why no rule matched: `sg-b has no ingress rule for tcp/4321 from 198.18.1.10`."""
-        verb = "has" if len(self.groups) == 1 else "have"
-        preposition = "from" if self.direction is Direction.INGRESS else "to"
-        return f"{self.label} {verb} no {self.direction} rule for {what} {preposition} {peer}"
+    def all_ports_world(self, version: int, proto: int) -> bool:
+        """True when one rule admits every port of `proto` to/from 0.0.0.0/0 (or ::/0)."""
+        return (version, proto) in self.all_world
 
 
-def rule_items(rules: list[CompiledRule], network: Network) -> list[MatchItem]:
-    """Flatten rules for matching: prefix lists become their CIDRs, group references their members' private IPs."""
+@dataclass(frozen=True, slots=True)
+class UntrackedMatch:
+    """Packets of one ENI that belong to untracked flows (AWS: a 0.0.0.0/0 rule admits the flow and the
+    other direction allows 0.0.0.0/0 on all ports; docs/assumptions.md U1-U2).
+
+    `role` is `first` (the packet crosses `direction` as its flow's first packet: its destination port is in
+    `ports`) or `response` (it answers a flow opened the other way: its source port is in `ports`; a pure TCP
+    SYN always opens a flow, so it never is a response).
+    """
+
+    direction: Direction
+    version: int
+    proto: int
+    role: str
+    ports: tuple[Span, ...]
+
+
+def untracked_matches(ingress: SgPolicy, egress: SgPolicy) -> tuple[UntrackedMatch, ...]:
+    """Every untracked-flow match of an ENI with these two policies."""
+    matches = []
+    for policy, other in ((ingress, egress), (egress, ingress)):
+        for (version, proto), ports in policy.world_ports.items():
+            if other.all_ports_world(version, proto):
+                matches.append(UntrackedMatch(policy.direction, version, proto, "first", ports))
+        for (version, proto), ports in other.world_ports.items():
+            if policy.all_ports_world(version, proto):
+                matches.append(UntrackedMatch(policy.direction, version, proto, "response", ports))
+    return tuple(matches)
+
+
+def peer_blocks(network: Network, rule: SgRule) -> tuple[IPNetwork, ...]:
+    """A rule's peer as address blocks: a CIDR, a prefix list's CIDRs, or the private IPs (/32, /128) of the
+    ENIs carrying the referenced group (AWS: never their public IPs)."""
+    peer = rule.peer
+    if isinstance(peer, CidrPeer):
+        return (peer.cidr,)
+    if isinstance(peer, PrefixListPeer):
+        return network.prefix_lists[peer.prefix_list].cidrs
+    return tuple(ipaddress.ip_network(address) for address in network.group_members(peer.group))
+
+
+def match_items(rules: list[RuleRef], peers: list[tuple[IPNetwork, ...]]) -> list[MatchItem]:
+    """Rules flattened for matching (bit i = rule i): protocol, address spans per family, port span."""
     items = []
-    for bit, compiled in enumerate(rules):
-        rule = compiled.rule
-        v4: list[tuple[int, int]] = []
-        v6: list[tuple[int, int]] = []
-        peer = rule.peer
-        if isinstance(peer, CidrPeer):
-            cidrs = [peer.cidr]
-        elif isinstance(peer, PrefixListPeer):
-            cidrs = list(network.prefix_lists[peer.prefix_list].cidrs)
-        else:
-            cidrs = []
-            for address in network.group_members(peer.group):
-                value = int(address)
-                (v4 if address.version == 4 else v6).append((value, value))
-        for cidr in cidrs:
-            (v4 if cidr.version == 4 else v6).append(span(cidr))
+    for bit, (ref, blocks) in enumerate(zip(rules, peers)):
+        rule = ref.rule
+        assert isinstance(rule, SgRule)
+        v4 = tuple(span(b) for b in blocks if b.version == 4)
+        v6 = tuple(span(b) for b in blocks if b.version == 6)
         first, last = port_span(rule.protocol, rule.ports, rule.icmp)
-        items.append(MatchItem(bit, rule.protocol, tuple(v4), tuple(v6), first, last))
+        items.append(MatchItem(bit, rule.protocol, v4, v6, first, last))
     return items
 
 
 def compile_policy(network: Network, groups: tuple[str, ...], direction: Direction,
                    linear: bool = False) -> SgPolicy:
     """Compile the union of `groups`' rules in `direction`, in group order then rule order."""
-    rules = [CompiledRule(gid, direction, n, rule)
+    rules = [RuleRef(gid, direction, n, rule, rule.origin)
              for gid in groups
              for n, rule in enumerate(network.security_groups[gid].rules(direction), start=1)]
-    return SgPolicy(groups, direction, rules, rule_items(rules, network), linear)
-
-
-def referenced_groups(network: Network, groups: tuple[str, ...]) -> frozenset[str]:
-    """Groups whose membership a policy depends on (through group references)."""
-    return frozenset(rule.peer.group for gid in groups for d in Direction
-                     for rule in network.security_groups[gid].rules(d) if isinstance(rule.peer, GroupPeer))
-
-
-def what_text(proto: int, dport: int, icmp_name: str) -> str:
-    """`tcp/4321`, `udp/53`, `icmp echo-reply`, `protocol gre`."""
-    if proto in (TCP, UDP):
-        return f"{protocol_name(proto)}/{dport}"
-    if icmp_name:
-        return f"{protocol_name(proto)} {icmp_name}"
-    return f"protocol {protocol_name(proto)}"
+    peers = [peer_blocks(network, ref.rule) for ref in rules]  # type: ignore[arg-type]
+    origin = network.security_groups[groups[0]].origin if groups else None
+    return SgPolicy(groups, direction, rules, peers, linear, origin)

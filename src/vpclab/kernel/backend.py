@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from vpclab.engine import Engine
+from vpclab.engine.ports import EphemeralPorts
+from vpclab.errors import KernelError
 from vpclab.kernel import cleanup, driver, topology
 from vpclab.kernel.plan import Plan, new_prefix
 from vpclab.kernel.render import router_ruleset, sg_ruleset
@@ -51,7 +54,7 @@ class Agent:
         line = self.process.stdout.readline()
         if not line:
             error = self.process.stderr.read() if self.process.stderr else ""
-            raise driver.KernelError(f"the traffic agent in {self.ns} stopped: {error.strip()[-500:]}")
+            raise KernelError(f"the traffic agent in {self.ns} stopped: {error.strip()[-500:]}")
         return json.loads(line)
 
     def call(self, op: str, **args: Any) -> dict[str, Any]:
@@ -61,7 +64,7 @@ class Agent:
             self.process.stdin.flush()
             answer = self._answer()
         if "error" in answer:
-            raise driver.KernelError(f"{op} in {self.ns}: {answer['error']}")
+            raise KernelError(f"{op} in {self.ns}: {answer['error']}")
         return answer
 
     def stop(self) -> None:
@@ -88,10 +91,10 @@ class KernelBackend:
 
     def __init__(self) -> None:
         self.plan: Plan | None = None
-        self.network: Network | None = None
+        self.engine: Engine | None = None  # the compiled facts the renderers format; it judges no packet here
         self.agents: dict[str, Agent] = {}
         self.applied: dict[str, str] = {}
-        self.next_port: dict[str, int] = {}
+        self.ports: dict[str, EphemeralPorts] = {}
         self.udp_bound: dict[str, set[int]] = {}
         self._main_pid = os.getpid()
         self._previous_handlers: dict[int, Any] = {}
@@ -103,7 +106,7 @@ class KernelBackend:
         cleanup.sweep()
         prefix = new_prefix()
         self.plan = Plan.make(network, prefix)
-        self.network = network
+        self.engine = Engine(network)
         cleanup.claim(prefix)
         atexit.register(self.stop)
         if threading.current_thread() is threading.main_thread():  # signals can only be handled there
@@ -111,12 +114,12 @@ class KernelBackend:
                 self._previous_handlers[sig] = signal.signal(sig, self._on_signal)
         try:
             topology.create(network, self.plan)
-            self._apply_rules(network, first=True)
+            self._apply_rules(first=True)
             topology.wait_until_forwarding(self.plan)
         except BaseException:
             self.stop()
             raise
-        self.next_port = {name: host.ephemeral_ports.first for name, host in network.hosts.items()}
+        self.ports = {name: EphemeralPorts(host.ephemeral_ports) for name, host in network.hosts.items()}
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if os.getpid() == self._main_pid:  # never in a helper process that inherited the handler
@@ -140,15 +143,14 @@ class KernelBackend:
 
     # ---- configuration -------------------------------------------------------------------------------
 
-    def _apply_rules(self, network: Network, first: bool = False) -> None:
-        assert self.plan is not None
+    def _apply_rules(self, first: bool = False) -> None:
+        assert self.plan is not None and self.engine is not None
         jobs: list[tuple[str, dict[str, Any], dict[str, object] | None]] = []
-        router = router_ruleset(network, self.plan)
+        router = router_ruleset(self.engine, self.plan)
         jobs.append((self.plan.router, router, None))
-        for host in network.vpc_hosts():
+        for host in self.engine.network.vpc_hosts():
             ns = self.plan.enis[host.name]
-            jobs.append((ns, sg_ruleset(network, host, host.conntrack.max_entries),
-                         topology.eni_sysctls(host) if first else None))
+            jobs.append((ns, sg_ruleset(self.engine, host.name), topology.eni_sysctls(host) if first else None))
         for ns, ruleset, sysctls in jobs:
             text = json.dumps(ruleset, sort_keys=True)
             if self.applied.get(ns) != text:
@@ -158,8 +160,9 @@ class KernelBackend:
                 driver.sysctl(ns, sysctls)
 
     def apply(self, network: Network) -> Observation:
-        self._apply_rules(network)
-        self.network = network
+        assert self.engine is not None
+        self.engine.update(network)
+        self._apply_rules()
         return Observation("applied")
 
     # ---- helpers -------------------------------------------------------------------------------------
@@ -171,36 +174,24 @@ class KernelBackend:
         return self.agents[host]
 
     def _address(self, target: str) -> str:
-        assert self.network is not None
-        if target in self.network.hosts:
-            return str(self.network.hosts[target].ip)
-        return str(parse_ip(target))
+        assert self.engine is not None
+        hosts = self.engine.network.hosts
+        return str(hosts[target].ip) if target in hosts else str(parse_ip(target))
 
     def _owner(self, address: str) -> str | None:
-        """The host that receives packets sent to `address` (private, public or internet address)."""
-        assert self.network is not None
-        for host in self.network.hosts.values():
-            if address in (str(a) for a in host.addresses):
-                return host.name
-        return None
+        """The host that holds `address` (private, public or internet), where a packet's arrival is checked."""
+        assert self.engine is not None
+        return self.engine.router.owner(int(parse_ip(address)))
 
     def _seen_as(self, src: str, dst_address: str) -> str:
-        """The source address a receiver sees for `src` (the IGW translates to the public IP)."""
-        assert self.network is not None
-        host = self.network.hosts[src]
-        receiver = self._owner(dst_address)
-        if host.internet or receiver is None:
-            return str(host.ip)
-        if self.network.hosts[receiver].internet or dst_address != str(self.network.hosts[receiver].ip):
-            return str(host.public_ip or host.ip)
-        return str(host.ip)
+        """The source address a receiver sees for `src` (the engine's route says whether the IGW translates)."""
+        assert self.engine is not None
+        ip = self.engine.network.hosts[src].ip
+        dst = parse_ip(dst_address)
+        return str(type(ip)(self.engine.router.source_seen(int(ip), int(dst), dst.version == 6)))
 
     def _port(self, host: str) -> int:
-        assert self.network is not None
-        ports = self.network.hosts[host].ephemeral_ports
-        port = self.next_port[host]
-        self.next_port[host] = ports.first if port >= ports.last else port + 1
-        return port
+        return self.ports[host].take()
 
     # ---- steps ---------------------------------------------------------------------------------------
 

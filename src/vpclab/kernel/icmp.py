@@ -27,25 +27,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ECHO_REPLY = 0
-DEST_UNREACHABLE = 3
-ECHO_REQUEST = 8
-TIME_EXCEEDED = 11
+from vpclab.model.protocols import ICMP, ICMP_ID_TYPES, ICMP_TYPES, icmp_type_name
 
-#: Human names for the types the tool prints; others print as "type N".
-TYPE_NAMES: dict[int, str] = {
-    ECHO_REPLY: "echo-reply",
-    DEST_UNREACHABLE: "destination-unreachable",
-    5: "redirect",
-    ECHO_REQUEST: "echo-request",
-    TIME_EXCEEDED: "time-exceeded",
-    12: "parameter-problem",
-    13: "timestamp-request",
-    14: "timestamp-reply",
-}
-
-#: Types whose 4 "rest of header" bytes are an identifier and a sequence number (RFC 792).
-_ID_SEQ_TYPES = frozenset({ECHO_REPLY, ECHO_REQUEST, 13, 14, 15, 16})
+ECHO_REPLY = ICMP_TYPES["echo-reply"]
+DEST_UNREACHABLE = ICMP_TYPES["destination-unreachable"]
+ECHO_REQUEST = ICMP_TYPES["echo-request"]
+TIME_EXCEEDED = ICMP_TYPES["time-exceeded"]
 
 _ICMP_HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 _IP_PROTO_ICMP = 1
@@ -76,12 +63,12 @@ class IcmpMessage:
     @property
     def type_name(self) -> str:
         """A readable name such as "echo-reply", or "type N" for types without one."""
-        return TYPE_NAMES.get(self.type, f"type {self.type}")
+        return icmp_type_name(ICMP, self.type)
 
     @property
     def has_ident(self) -> bool:
         """Whether `ident`/`seq` really are an identifier and sequence number for this type."""
-        return self.type in _ID_SEQ_TYPES
+        return self.type in ICMP_ID_TYPES
 
 
 def checksum(data: bytes) -> int:
@@ -302,9 +289,9 @@ def run_icmp_command(
             try:
                 send(dst, icmp_type, 0, out_id, out_seq, sock=sock)
             except OSError as exc:
-                echo(f"error: cannot send {TYPE_NAMES[icmp_type]} to {dst}: {exc.strerror or exc}")
+                echo(f"error: cannot send {icmp_type_name(ICMP, icmp_type)} to {dst}: {exc.strerror or exc}")
                 return EXIT_FAILED
-            echo(f"sent {TYPE_NAMES[icmp_type]} to {dst} id {out_id} seq {out_seq}")
+            echo(f"sent {icmp_type_name(ICMP, icmp_type)} to {dst} id {out_id} seq {out_seq}")
             if not receive:
                 return EXIT_OK
             got = _receive(timeout, count, out_id, out_seq, {ECHO_REPLY}, src=dst, sock=sock)

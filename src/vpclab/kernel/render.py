@@ -1,25 +1,29 @@
-"""Pure renderers: the model → nftables JSON for each namespace. No I/O here.
+"""Pure renderers: the engine's compiled facts → nftables JSON for each namespace. No I/O, and no semantics:
+which flows are untracked, what a group reference or prefix list covers, which subnets reach the internet
+gateway and how it translates all come from the engine (`Engine.sg_policy`, `Engine.untracked`,
+`Engine.nacl_policy`, `Router.gateway_facts`); this module only formats them.
 
 ENI namespace (`inet vpc_sg`): `ct state established accept`, then packets from the host go to `sg_out` and
 packets to it to `sg_in`, where every new, invalid or untracked packet is judged by the allow rules; policy drop
 (which also drops spoofed sources, like EC2's source/destination check). Untracked flows get `notrack` in a
-raw-priority prerouting chain, by the same rule the engine applies (docs/assumptions.md U1-U2).
+raw-priority prerouting chain (docs/assumptions.md U1-U2).
 
 Router namespace (`ip vpc_router`): the subnets' NACLs as a stateless forward chain, the route table's limits
 (private subnets, hosts without a public IP), and the internet gateway's stateless 1:1 translation.
+Rule comments cite the model's rule and where it was written (`sg-b ingress rule 1 @ lab.yaml:14`).
 """
 
 from __future__ import annotations
 
-from ipaddress import ip_network
 from typing import Any
 
+from vpclab.engine import Engine, RuleRef
+from vpclab.engine.matcher import Span
+from vpclab.engine.nacl import NaclPolicy
 from vpclab.kernel.plan import INTERNET_WILDCARD, Plan
 from vpclab.model.addresses import IPNetwork
-from vpclab.model.network import Host, Network
-from vpclab.model.policy import NetworkAcl
 from vpclab.model.protocols import ALL, ICMP, ICMPV6, TCP, UDP, protocol_name
-from vpclab.model.rules import Action, CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
+from vpclab.model.rules import Action, Direction, NaclEntry, SgRule
 
 Json = dict[str, Any]
 SG_TABLE = "vpc_sg"
@@ -54,7 +58,7 @@ def _range(first: int, last: int) -> Any:
     return first if first == last else {"range": [first, last]}
 
 
-def _port_set(spans: list[tuple[int, int]]) -> Any:
+def _port_set(spans: tuple[Span, ...]) -> Any:
     return _range(*spans[0]) if len(spans) == 1 else {"set": [_range(a, b) for a, b in spans]}
 
 
@@ -100,72 +104,44 @@ def _flush(family: str, table: str, name: str) -> Json:
 
 # ---- security groups (ENI namespace) -------------------------------------------------------------------------
 
-def _peer_networks(network: Network, rule: SgRule) -> list[IPNetwork]:
-    peer = rule.peer
-    if isinstance(peer, CidrPeer):
-        return [peer.cidr]
-    if isinstance(peer, PrefixListPeer):
-        return list(network.prefix_lists[peer.prefix_list].cidrs)
-    assert isinstance(peer, GroupPeer)
-    return [ip_network(a) for a in network.group_members(peer.group)]
+def _label(ref: RuleRef) -> str:
+    """`sg-b ingress rule 1 @ lab.yaml:14`: the rule the nftables rule renders, and where it was written."""
+    where = f" @ {ref.source}" if ref.source else ""
+    return f"{ref.owner} {ref.ref}{where}"
 
 
-def _rules(network: Network, host: Host, direction: Direction) -> list[tuple[str, SgRule]]:
-    return [(f"{gid} {direction} rule {n}", rule)
-            for gid in host.security_groups
-            for n, rule in enumerate(network.security_groups[gid].rules(direction), start=1)]
-
-
-def _sg_rule_exprs(network: Network, rule: SgRule, direction: Direction) -> list[Json] | None:
+def _sg_rule_exprs(rule: SgRule, blocks: tuple[IPNetwork, ...], direction: Direction) -> list[Json] | None:
     """One SG rule as match expressions on IPv4 (None when it can match nothing here, e.g. an empty group)."""
-    networks = [n for n in _peer_networks(network, rule) if n.version == 4]
+    networks = [n for n in blocks if n.version == 4]
     if not networks:
         return None
     field = "saddr" if direction is Direction.INGRESS else "daddr"
     exprs = [_match(_payload("ip", field), _addr_set(networks))]
-    ports = (rule.ports.first, rule.ports.last)
-    return exprs + _l4(rule.protocol, ports, (rule.icmp.type, rule.icmp.code))
+    return exprs + _l4(rule.protocol, (rule.ports.first, rule.ports.last), (rule.icmp.type, rule.icmp.code))
 
 
-def _world_ports(network: Network, host: Host, direction: Direction, protocol: int) -> list[tuple[int, int]]:
-    """Port spans of `direction` rules with peer 0.0.0.0/0 admitting `protocol` (all ports for -1)."""
-    spans = []
-    for _, rule in _rules(network, host, direction):
-        if isinstance(rule.peer, CidrPeer) and rule.peer.is_world and rule.peer.cidr.version == 4:
-            if rule.protocol == ALL:
-                spans.append((0, 65535))
-            elif rule.protocol == protocol:
-                spans.append((rule.ports.first, rule.ports.last))
-    return spans
-
-
-def _notrack_rules(network: Network, host: Host) -> list[list[Json]]:
-    """AWS's untracked flows (docs/assumptions.md U1-U2), as notrack matches on the ENI's traffic."""
-    ip = str(host.ip)
+def _notrack_rules(engine: Engine, host: str, ip: str) -> list[list[Json]]:
+    """The engine's untracked-flow matches for this ENI (IPv4), as notrack matches on its traffic."""
     result = []
-    for protocol in (TCP, UDP):
-        name = protocol_name(protocol)
-        world = {d: _world_ports(network, host, d, protocol) for d in Direction}
-        all_ports = {d: (0, 65535) in world[d] for d in Direction}
-        for direction in Direction:
-            own_field = "daddr" if direction is Direction.INGRESS else "saddr"
-            other = direction.opposite
-            if world[direction] and all_ports[other]:  # the flow's first packet and its direction's followers
-                result.append([_match(_payload("ip", own_field), ip),
-                               _match(_payload(name, "dport"), _port_set(world[direction]))])
-            if all_ports[direction] and world[other]:  # responses of flows opened the other way
-                response = [_match(_payload("ip", own_field), ip),
-                            _match(_payload(name, "sport"), _port_set(world[other]))]
-                if protocol == TCP:  # a pure SYN opens a flow: it is never a response
-                    response.append(_match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", "!="))
-                result.append(response)
+    for match in engine.untracked(host):
+        if match.version != 4:
+            continue
+        own_field = "daddr" if match.direction is Direction.INGRESS else "saddr"
+        port_field = "dport" if match.role == "first" else "sport"
+        exprs = [_match(_payload("ip", own_field), ip),
+                 _match(_payload(protocol_name(match.proto), port_field), _port_set(match.ports))]
+        if match.role == "response" and match.proto == TCP:  # a pure SYN opens a flow: it is never a response
+            exprs.append(_match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", "!="))
+        result.append(exprs)
     return result
 
 
-def sg_ruleset(network: Network, host: Host, max_entries: int | None = None) -> Json:
+def sg_ruleset(engine: Engine, host: str) -> Json:
     """The nftables JSON for one ENI namespace: create if missing, then replace the rules atomically."""
     family, table = "inet", SG_TABLE
-    ip = str(host.ip)
+    model = engine.network.hosts[host]
+    ip = str(model.ip)
+    max_entries = model.conntrack.max_entries
     commands: list[Json] = [
         {"add": {"table": {"family": family, "name": table}}},
         _chain(family, table, "raw_pre", "prerouting", -300),
@@ -175,7 +151,7 @@ def sg_ruleset(network: Network, host: Host, max_entries: int | None = None) -> 
     ]
     for chain in ("raw_pre", "eni", "sg_in", "sg_out"):
         commands.append(_flush(family, table, chain))
-    for exprs in _notrack_rules(network, host):
+    for exprs in _notrack_rules(engine, host, ip):
         commands.append(_rule(family, table, "raw_pre", exprs + [{"notrack": None}], "untracked flow"))
     commands.append(_rule(family, table, "eni", [_match({"ct": {"key": "state"}}, "established", "in"),
                                                  {"accept": None}], "tracked connection"))
@@ -186,10 +162,13 @@ def sg_ruleset(network: Network, host: Host, max_entries: int | None = None) -> 
     commands.append(_rule(family, table, "eni", [_match(_payload("ip", "saddr"), ip), {"jump": {"target": "sg_out"}}]))
     commands.append(_rule(family, table, "eni", [_match(_payload("ip", "daddr"), ip), {"jump": {"target": "sg_in"}}]))
     for direction, chain in ((Direction.INGRESS, "sg_in"), (Direction.EGRESS, "sg_out")):
-        for label, rule in _rules(network, host, direction):
-            exprs = _sg_rule_exprs(network, rule, direction)
+        policy = engine.sg_policy(host, direction)
+        for ref, blocks in zip(policy.rules, policy.peers):
+            assert isinstance(ref.rule, SgRule)
+            exprs = _sg_rule_exprs(ref.rule, blocks, direction)
             if exprs is not None:
-                commands.append(_rule(family, table, chain, exprs + [{"counter": None}, {"accept": None}], label))
+                commands.append(_rule(family, table, chain, exprs + [{"counter": None}, {"accept": None}],
+                                      _label(ref)))
     return {"nftables": commands}
 
 
@@ -203,21 +182,31 @@ def _nacl_entry_exprs(entry: NaclEntry, direction: Direction) -> list[Json] | No
     return exprs + _l4(entry.protocol, (entry.ports.first, entry.ports.last), (entry.icmp.type, entry.icmp.code))
 
 
-def _nacl_chain(acl: NetworkAcl, direction: Direction, chain: str) -> list[Json]:
+def _nacl_chain(policy: NaclPolicy, chain: str) -> list[Json]:
+    """A NACL direction as a chain: entries in number order (allow returns, deny drops), then the `*` drop."""
     rules = []
-    for entry in acl.entries(direction):
-        exprs = _nacl_entry_exprs(entry, direction)
+    for ref in policy.refs:
+        entry = ref.rule
+        assert isinstance(entry, NaclEntry)
+        exprs = _nacl_entry_exprs(entry, policy.direction)
         if exprs is None:
             continue
         verdict = {"return": None} if entry.action is Action.ALLOW else {"drop": None}
-        rules.append(_rule("ip", ROUTER_TABLE, chain, exprs + [{"counter": None}, verdict], f"rule {entry.number}"))
-    rules.append(_rule("ip", ROUTER_TABLE, chain, [{"counter": None}, {"drop": None}], "rule *"))
+        rules.append(_rule("ip", ROUTER_TABLE, chain, exprs + [{"counter": None}, verdict], _nacl_label(ref)))
+    rules.append(_rule("ip", ROUTER_TABLE, chain, [{"counter": None}, {"drop": None}], _nacl_label(policy.star)))
     return rules
 
 
-def router_ruleset(network: Network, plan: Plan) -> Json:
+def _nacl_label(ref: RuleRef) -> str:
+    """`rule 100 @ lab.yaml:12` or `rule * @ lab.yaml:8` (the NACL's own line)."""
+    return f"rule {ref.ref}" + (f" @ {ref.source}" if ref.source else "")
+
+
+def router_ruleset(engine: Engine, plan: Plan) -> Json:
     """The router's nftables JSON: route limits and NACLs in `forward`, the IGW's translation around it."""
     family, table = "ip", ROUTER_TABLE
+    facts = engine.router.gateway_facts()
+    subnets = list(engine.network.subnets)
     internet = _match(_meta("iifname"), INTERNET_WILDCARD)
     to_internet = _match(_meta("oifname"), INTERNET_WILDCARD)
     chains = ["pre", "post", "forward"] + [f"{c}_{i}" for i in range(len(plan.bridges)) for c in ("in", "out")]
@@ -230,41 +219,33 @@ def router_ruleset(network: Network, plan: Plan) -> Json:
     commands += [_chain(family, table, c) for c in chains[3:]]
     commands += [_flush(family, table, c) for c in chains]
     # internet gateway: private addresses are unreachable from outside; public ones translate 1:1, statelessly
-    commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), _addr(network.vpc.cidr)),
+    commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), _addr(facts.vpc_cidr)),
                                                  {"drop": None}], "no route to private addresses"))
-    for host in network.vpc_hosts():
-        if host.public_ip is None:
-            continue
-        commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), str(host.public_ip)),
+    for name, private, public in facts.translations:
+        commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), str(public)),
                                                      {"mangle": {"key": _payload("ip", "daddr"),
-                                                                 "value": str(host.ip)}}], f"igw to {host.name}"))
-        commands.append(_rule(family, table, "post", [to_internet, _match(_payload("ip", "saddr"), str(host.ip)),
+                                                                 "value": str(private)}}], f"igw to {name}"))
+        commands.append(_rule(family, table, "post", [to_internet, _match(_payload("ip", "saddr"), str(private)),
                                                       {"mangle": {"key": _payload("ip", "saddr"),
-                                                                  "value": str(host.public_ip)}}],
-                              f"igw from {host.name}"))
-    # route table: private subnets have no route to the IGW; hosts without a public IP cannot use it
-    for name, subnet in network.subnets.items():
+                                                                  "value": str(public)}}], f"igw from {name}"))
+    # route tables: private subnets have no route to the IGW; hosts without a public IP cannot use it
+    for name in facts.private_subnets:
         bridge = plan.bridges[name]
-        if not subnet.public:
-            commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
-                                                             {"drop": None}], f"subnet {name} is private"))
-            commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
-                                                             {"drop": None}], f"subnet {name} is private"))
-    for host in network.vpc_hosts():
-        if host.public_ip is None:
-            commands.append(_rule(family, table, "forward", [to_internet, _match(_payload("ip", "saddr"), str(host.ip)),
-                                                             {"drop": None}], f"{host.name} has no public IP"))
+        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
+                                                         {"drop": None}], f"subnet {name} is private"))
+        commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
+                                                         {"drop": None}], f"subnet {name} is private"))
+    for name, private in facts.untranslatable:
+        commands.append(_rule(family, table, "forward", [to_internet, _match(_payload("ip", "saddr"), str(private)),
+                                                         {"drop": None}], f"{name} has no public IP"))
     # network ACLs: leaving a subnet, then entering one (never within a subnet: bridged, not routed)
-    for i, (name, subnet) in enumerate(network.subnets.items()):
-        bridge = plan.bridges[name]
-        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge),
+    for i, name in enumerate(subnets):
+        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
                                                          {"jump": {"target": f"out_{i}"}}], f"subnet {name} egress"))
-    for i, (name, subnet) in enumerate(network.subnets.items()):
-        bridge = plan.bridges[name]
-        commands.append(_rule(family, table, "forward", [_match(_meta("oifname"), bridge),
+    for i, name in enumerate(subnets):
+        commands.append(_rule(family, table, "forward", [_match(_meta("oifname"), plan.bridges[name]),
                                                          {"jump": {"target": f"in_{i}"}}], f"subnet {name} ingress"))
-    for i, (name, subnet) in enumerate(network.subnets.items()):
-        acl = network.nacls[subnet.nacl]
-        commands += _nacl_chain(acl, Direction.EGRESS, f"out_{i}")
-        commands += _nacl_chain(acl, Direction.INGRESS, f"in_{i}")
+    for i, name in enumerate(subnets):
+        commands += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}")
+        commands += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}")
     return {"nftables": commands}

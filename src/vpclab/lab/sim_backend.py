@@ -6,7 +6,7 @@ from typing import Any
 
 from vpclab.lab.backend import Observation
 from vpclab.model.network import Network
-from vpclab.report.packets import packet_dict
+from vpclab.report.explain import entry_dict, packet_dict
 from vpclab.sim import Connection, Exchange, Simulator
 
 
@@ -26,7 +26,7 @@ class SimBackend:
 
     @staticmethod
     def _observe(exchange: Exchange, handle: Any = None) -> Observation:
-        packets = [packet_dict(r.time, r.packet, r.verdict) | {"reason": r.verdict.reason()} for r in exchange.packets]
+        packets = [packet_dict(r.time, r.packet, r.verdict) for r in exchange.packets]
         return Observation(exchange.outcome, packets, exchange.detail, handle)
 
     def start(self, network: Network) -> None:
@@ -67,4 +67,4 @@ class SimBackend:
 
     def conntrack(self) -> dict[str, list[dict[str, Any]]]:
         sim = self._sim()
-        return {table.host: [e.to_dict(sim.now) for e in table.entries(sim.now)] for table in sim.engine.tables()}
+        return {table.host: [entry_dict(e, sim.now) for e in table.entries(sim.now)] for table in sim.engine.tables()}

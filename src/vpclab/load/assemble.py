@@ -76,7 +76,9 @@ class Assembler(Checker):
         clean = len(self.problems) == before
         network = Network(vpc, *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
             (subnets, "name"), (hosts, "name"), (groups, "id"),
-            (nacls + ([] if any(n.id == "default" for n in nacls) else [NetworkAcl.default(ipv6=ipv6)]), "id"),
+            # AWS creates the default NACL with the VPC, so that is where vpclab cites it
+            (nacls + ([] if any(n.id == "default" for n in nacls) else
+                      [NetworkAcl.default(ipv6=ipv6, origin=vpc.origin)]), "id"),
             (prefix_lists, "id"))))
         try:
             network.validate()

@@ -32,6 +32,9 @@ ICMPV6_TYPES: dict[str, int] = {
 ICMP_TYPE_NAMES: dict[int, str] = {v: k for k, v in reversed(ICMP_TYPES.items())}
 ICMPV6_TYPE_NAMES: dict[int, str] = {v: k for k, v in reversed(ICMPV6_TYPES.items())}
 
+#: ICMP types whose 4 "rest of header" bytes are an identifier and a sequence number (RFC 792, RFC 950).
+ICMP_ID_TYPES = frozenset({0, 8, 13, 14, 15, 16, 17, 18})
+
 #: ICMP query types that open a conntrack entry, and the reply type each expects (as Linux's `invmap`).
 ICMP_QUERY_REPLY: dict[int, int] = {8: 0, 13: 14, 15: 16, 17: 18}
 ICMPV6_QUERY_REPLY: dict[int, int] = {128: 129}

@@ -10,7 +10,6 @@ from rich.text import Text
 from vpclab.lab.loader import Lab
 from vpclab.lab.runner import describe
 from vpclab.model import Direction
-from vpclab.model.rules import star_text
 
 
 def render(lab: Lab) -> RenderableType:
@@ -55,9 +54,10 @@ def render(lab: Lab) -> RenderableType:
                       f"{', '.join(users) or 'none'})", title_justify="left")
         for direction in Direction:
             for entry in acl.entries(direction):
+                preposition = "from" if direction is Direction.INGRESS else "to"
                 table.add_row(str(entry.number), str(direction), str(entry.action),
-                              entry.text(direction).split(": ", 1)[1].split(" ", 1)[1])
-            table.add_row("*", str(direction), "deny", star_text(direction, 4).split("deny ", 1)[1])
+                              f"{entry.what()} {preposition} {entry.cidr}")
+            table.add_row("*", str(direction), "deny", "all traffic (no numbered entry matched)")
         parts.append(table)
 
     if net.prefix_lists:

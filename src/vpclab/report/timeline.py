@@ -69,6 +69,8 @@ def _trace_lines(packet: dict[str, Any]) -> list[Text]:
         line.append(f"{step['decision']:<6}", style=style)
         line.append(f" {step['reason']} ")
         line.append(f"[{step['code']}]", style="dim")
+        if step.get("source"):
+            line.append(f"  {step['source']}", style="dim cyan")
         lines.append(line)
     return lines
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vpclab.engine.packet import ACK, FIN, PSH, RST, SYN, Packet
+from vpclab.engine.ports import EphemeralPorts
 from vpclab.model.network import Host
 from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, ICMPV6_QUERY_REPLY, TCP, UDP
 from vpclab.sim.sockets import TcpSocket, TcpState
@@ -35,7 +36,7 @@ class SimHost:
         self.sockets: dict[tuple[int, int, int, int], TcpSocket] = {}
         self.udp_inbox: list[Received] = []
         self.icmp_inbox: list[Received] = []
-        self._next_port = host.ephemeral_ports.first
+        self._ports = EphemeralPorts(host.ephemeral_ports)
 
     # ---- addresses and ports -------------------------------------------------------------------------
 
@@ -49,14 +50,7 @@ class SimHost:
 
     def ephemeral_port(self) -> int:
         """The next free port of the host's ephemeral range, in order (deterministic)."""
-        ports = self.model.ephemeral_ports
-        used = {key[1] for key in self.sockets}
-        for _ in range(ports.last - ports.first + 1):
-            port = self._next_port
-            self._next_port = ports.first if port >= ports.last else port + 1
-            if port not in used:
-                return port
-        raise RuntimeError(f"{self.name} has no free ephemeral port")
+        return self._ports.take({key[1] for key in self.sockets})
 
     # ---- sending -------------------------------------------------------------------------------------
 
@@ -146,7 +140,6 @@ class SimHost:
             self._tcp(sock, ACK)
             return
         if flags & FIN:
-            sock.closed_by_peer = True
             if sock.state is TcpState.FIN_WAIT:  # both sides closed: last ACK
                 sock.state = TcpState.CLOSED
                 self._tcp(sock, ACK)

@@ -34,7 +34,6 @@ class TcpSocket:
     acked: int = 0  # data segments this end sent that the peer acknowledged
     sent: int = 0
     established_at: float | None = None
-    closed_by_peer: bool = False
 
     @property
     def key(self) -> tuple[int, int, int, int]:
