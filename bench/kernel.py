@@ -7,7 +7,7 @@ import statistics
 import time
 from ipaddress import ip_address, ip_network
 
-from vpclab.lab.backend import BackendUnavailable
+from vpclab.errors import BackendUnavailable
 from vpclab.model import Host, Network, SecurityGroup, SgRule, Subnet, Vpc
 from vpclab.model.rules import Direction
 

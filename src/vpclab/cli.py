@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vpclab import __version__
+from vpclab.errors import BackendError, InputError
 
 app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering — security groups (stateful), "
                        "network ACLs (stateless) and connection tracking, every verdict explained.",
@@ -48,11 +49,10 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 def _load(name: str):  # type: ignore[no-untyped-def]
     from vpclab.lab.catalog import load
-    from vpclab.lab.yamlsource import LabError
 
     try:
         return load(name)
-    except LabError as error:
+    except InputError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
@@ -96,7 +96,7 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
 
 def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ignore[no-untyped-def]
     """Run on one backend; backend problems become exit 3 with what to do, never a traceback."""
-    from vpclab.lab.backend import BackendUnavailable
+    from vpclab.errors import BackendUnavailable
     from vpclab.lab.runner import run_lab
     from vpclab.lab.sim_backend import SimBackend
 
@@ -107,14 +107,13 @@ def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ig
                    "the kernel backend waits for real: raise --max-wait or use --backend sim", err=True)
         raise typer.Exit(2)
     from vpclab.kernel.backend import KernelBackend
-    from vpclab.kernel.driver import KernelError
 
     try:
         return run_lab(lab, KernelBackend(), conntrack=verbose)
     except BackendUnavailable as error:
         typer.echo(f"kernel backend unavailable: {error}", err=True)
         raise typer.Exit(3) from None
-    except KernelError as error:
+    except BackendError as error:
         typer.echo(f"kernel backend failed: {error}", err=True)
         raise typer.Exit(3) from None
 
@@ -153,12 +152,11 @@ def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path 
 def lab_clean(everything: bool = typer.Option(False, "--all",
                                               help="Also remove namespaces of runs that are still alive.")) -> None:
     """Remove namespaces that killed kernel runs left behind (vl??????-*)."""
-    from vpclab.lab.backend import BackendUnavailable
     from vpclab.kernel import cleanup, driver
 
     try:
         driver.preflight()
-    except BackendUnavailable as error:
+    except BackendError as error:
         typer.echo(f"cannot clean: {error}", err=True)
         raise typer.Exit(3) from None
     removed = cleanup.sweep(everything=everything)

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from vpclab.kernel.driver import preflight
-from vpclab.lab.backend import BackendUnavailable
+from vpclab.errors import BackendUnavailable
 
 
 def _unavailable() -> str | None:

@@ -76,13 +76,15 @@ class Entry:
 class ConntrackTable:
     """One ENI's tracked flows, with its timeouts, its optional capacity and its counters."""
 
-    __slots__ = ("host", "settings", "config", "_entries", "count", "exceeded", "created", "expired")
+    __slots__ = ("host", "settings", "config", "_entries", "lookup", "count", "exceeded", "created", "expired")
 
     def __init__(self, host: str, settings: ConntrackSettings, config: EngineConfig) -> None:
         self.host = host
         self.settings = settings
         self.config = config
         self._entries: dict[Key, Entry] = {}
+        #: the entry stored under a key, expired or not (a bound dict.get: the engine's hot path calls it)
+        self.lookup = self._entries.get
         self.count = 0
         self.exceeded = 0  # like AWS's conntrack_allowance_exceeded
         self.created = 0
@@ -90,13 +92,9 @@ class ConntrackTable:
 
     # ---- lookup and lifecycle --------------------------------------------------------------------------
 
-    def get(self, key: Key) -> Entry | None:
-        """The entry stored under `key`, expired or not."""
-        return self._entries.get(key)
-
     def live(self, p: Packet, now: float) -> Entry | None:
         """The entry that would admit `p` at `now`, without changing anything (None if none or expired)."""
-        entry = self._entries.get(packet_key(p))
+        entry = self.lookup(packet_key(p))
         if entry is None or self.is_expired(entry, now) or self._restarts(entry, p):
             return None
         return entry
@@ -106,7 +104,7 @@ class ConntrackTable:
 
         An expired entry is removed (and counted); a closed TCP entry that a new SYN restarts is removed, as
         in Linux, so the SYN is judged by the rules again."""
-        entry = self._entries.get(key)
+        entry = self.lookup(key)
         if entry is None:
             return None, None
         if self.is_expired(entry, now):

@@ -31,6 +31,7 @@ _REPLY_TYPES = {ICMP: frozenset(ICMP_QUERY_REPLY.values()), ICMPV6: frozenset({1
 #: the codes with which a security group gate lets a packet through
 ALLOWING = frozenset({codes.CONNTRACK_MATCH, codes.SG_RULE_MATCH, codes.SG_RULE_MATCH_UNTRACKED,
                       codes.SG_RULE_MATCH_STATELESS})
+_TRACKED = codes.CONNTRACK_MATCH  # the common case, tested by identity first in the hot path
 
 
 class Eni:
@@ -64,6 +65,10 @@ class Eni:
                 and _within(p.sport, response):
             return "response"
         return None
+
+
+#: a resolved path: the route, the sender's ENI, the NACL policies leaving and entering, the receiver's ENI
+_Path = tuple[Route, "Eni | None", "NaclPolicy | None", "NaclPolicy | None", "Eni | None"]
 
 
 class Engine:
@@ -103,6 +108,22 @@ class Engine:
             acls[acl.id] = (NaclPolicy(acl, INGRESS), NaclPolicy(acl, EGRESS))
         self._nacl_in = {name: acls[s.nacl][0] for name, s in network.subnets.items()}
         self._nacl_out = {name: acls[s.nacl][1] for name, s in network.subnets.items()}
+        self._paths: dict[tuple[int, int, bool], _Path] = {}
+
+    def _path(self, p: Packet) -> _Path:
+        """The route between `p`'s addresses with its ENIs and NACL policies resolved (cached per address pair,
+        so a packet of a known pair costs one lookup)."""
+        key = (p.src, p.dst, p.v6)
+        path = self._paths.get(key)
+        if path is None:
+            route = self.router.route(p.src, p.dst, p.v6)
+            path = self._paths[key] = (
+                route,
+                self._enis[route.sender] if route.sender is not None else None,
+                self._nacl_out[route.nacl_out] if route.nacl_out is not None else None,
+                self._nacl_in[route.nacl_in] if route.nacl_in is not None else None,
+                self._enis[route.receiver] if route.receiver is not None else None)
+        return path
 
     # ---- published facts (renderers and backends format these; they never re-derive them) -------------
 
@@ -183,7 +204,7 @@ class Engine:
 
     def evaluate(self, p: Packet, now: float, explain: bool = True) -> Verdict:
         """The verdict on packet `p` sent at time `now`; updates conntrack state along the path."""
-        route = self.router.route(p.src, p.dst, p.v6)
+        route, sender, nacl_out, nacl_in, receiver = self._paths.get((p.src, p.dst, p.v6)) or self._path(p)
         if route.drop_code is not None:
             steps = (Step("route", "vpc-router", "deny", route.drop_code, packet=p, facts=route.facts),) \
                 if explain else ()
@@ -195,13 +216,12 @@ class Engine:
                                   facts={"service": route.service}))
             return Verdict(True, codes.NOT_FILTERED_SERVICE, tuple(trace or ()), p, route.delivered_to)
         code = codes.ROUTE_LOCAL
-        if route.sender is not None:
-            eni = self._enis[route.sender]
-            code = self._sg(eni, EGRESS, eni.egress, p, now, trace)
-            if code not in ALLOWING:
-                return _dropped(trace, code, f"{eni.name} egress")
-        if route.nacl_out is not None:
-            refused = self._nacl(route.nacl_out, EGRESS, p, p.dst, trace)
+        if sender is not None:
+            code = self._sg(sender, EGRESS, sender.egress, p, now, trace)
+            if code is not _TRACKED and code not in ALLOWING:
+                return _dropped(trace, code, f"{sender.name} egress")
+        if nacl_out is not None:
+            refused = self._nacl(nacl_out, route.nacl_out, p, p.dst, trace)
             if refused is not None:
                 return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_out} egress", refused)
         elif route.same_subnet is not None and trace is not None:
@@ -213,15 +233,14 @@ class Engine:
             q = _translated(p, route)
             if trace is not None:
                 trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=p, facts={"translated": q}))
-        if route.nacl_in is not None:
-            refused = self._nacl(route.nacl_in, INGRESS, q, q.src, trace)
+        if nacl_in is not None:
+            refused = self._nacl(nacl_in, route.nacl_in, q, q.src, trace)
             if refused is not None:
                 return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_in} ingress", refused)
-        if route.receiver is not None:
-            eni = self._enis[route.receiver]
-            code = self._sg(eni, INGRESS, eni.ingress, q, now, trace)
-            if code not in ALLOWING:
-                return _dropped(trace, code, f"{eni.name} ingress")
+        if receiver is not None:
+            code = self._sg(receiver, INGRESS, receiver.ingress, q, now, trace)
+            if code is not _TRACKED and code not in ALLOWING:
+                return _dropped(trace, code, f"{receiver.name} ingress")
         return Verdict(True, code, tuple(trace) if trace is not None else (), q, route.delivered_to)
 
     # ---- security group gate: rule decision, then connection tracking --------------------------------
@@ -248,14 +267,14 @@ class Engine:
         """Pass `p` through one ENI's security groups; returns an allowing code (ALLOWING) or the drop code."""
         table = eni.table
         key = packet_key(p)
-        entry = table.get(key)
+        entry = table.lookup(key)
         if entry is not None and trace is None and entry.state == "ESTABLISHED" and not p.flags & _TCP_CHANGES \
                 and now - entry.last_seen < entry.timeout:
             # fast path: a segment of an established TCP connection only restarts the idle timer
             entry.last_seen = now
             entry.packets += 1
             entry.timeout = table.settings.tcp_established
-            return codes.CONNTRACK_MATCH
+            return _TRACKED
         expired: Entry | None = None
         if entry is not None:
             entry, expired = table.claim(key, p, now)
@@ -328,7 +347,7 @@ class Engine:
         """Identifiers of live echo requests tracked between a reply's two addresses (to explain a mismatch)."""
         request = 8 if p.proto == ICMP else 128
         return [i for i in table.echo_ids_towards(p.dst, p.src, p.proto)
-                if (e := table.get((p.dst, p.src, p.proto, i, request))) is not None and not table.is_expired(e, now)]
+                if (e := table.lookup((p.dst, p.src, p.proto, i, request))) is not None and not table.is_expired(e, now)]
 
     # ---- network ACL gate ----------------------------------------------------------------------------
 
@@ -339,16 +358,18 @@ class Engine:
             p.icmp_type << 8 | p.icmp_code if (proto == ICMP or proto == ICMPV6) else 0)
         return policy.decide(6 if p.v6 else 4, proto, peer, port)
 
-    def _nacl(self, subnet: str, direction: Direction, p: Packet, peer: int,
-              trace: list[Step] | None) -> RuleRef | None:
+    @staticmethod
+    def _nacl(policy: NaclPolicy, subnet: str, p: Packet, peer: int, trace: list[Step] | None) -> RuleRef | None:
         """Pass `p` through a subnet's NACL; None when allowed, else the entry that denied it."""
-        policy = self._nacl_in[subnet] if direction is INGRESS else self._nacl_out[subnet]
-        position = self._nacl_position(policy, p, peer)
+        proto = p.proto
+        port = p.dport if (proto == TCP or proto == UDP) else (
+            p.icmp_type << 8 | p.icmp_code if (proto == ICMP or proto == ICMPV6) else 0)
+        position = policy.decide(6 if p.v6 else 4, proto, peer, port)
         allowed = position >= 0 and policy.allow[position]
         if trace is not None:
             trace.append(Step("nacl", policy.id, "allow" if allowed else "deny",
                               codes.NACL_RULE_MATCH if allowed else codes.SUBNET_ACL_RESTRICTION, None,
-                              str(direction), policy.ref(position), packet=p, facts={"subnet": subnet}))
+                              str(policy.direction), policy.ref(position), packet=p, facts={"subnet": subnet}))
         return None if allowed else policy.ref(position)
 
 

@@ -6,12 +6,17 @@ for every caller (lab timeline, reach, replay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from vpclab.engine.packet import Packet
 from vpclab.errors import Origin
+from vpclab.model.frozen import FrozenMap
 from vpclab.model.rules import Direction, NaclEntry, SgRule
+
+#: the facts of a step or verdict that has none (shared: creating a dict per verdict costs in bulk evaluation)
+NO_FACTS: Mapping[str, Any] = FrozenMap()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ class Step:
     rule: RuleRef | None = None
     flow: TrackedFlow | None = None
     packet: Packet | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any] = NO_FACTS
     origin: Origin | None = None  # where the deciding object was written when no rule decided (a group, a NACL)
 
     @property
@@ -106,7 +111,7 @@ class Verdict:
     receiver: str | None = None
     where: str = ""
     rule: RuleRef | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any] = NO_FACTS
 
     @property
     def decisive(self) -> Step | None:

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from vpclab.errors import KernelError
 from vpclab.kernel import driver
 from vpclab.kernel.plan import Plan
 from vpclab.model.network import Host, Network
@@ -135,7 +136,7 @@ def wait_until_forwarding(plan: Plan, timeout: float = 5.0) -> float:
         if not pending:
             break
         if time.monotonic() - start > timeout:
-            raise driver.KernelError(f"bridge ports in {', '.join(pending)} did not come up within {timeout:g} s")
+            raise KernelError(f"bridge ports in {', '.join(pending)} did not come up within {timeout:g} s")
         time.sleep(0.02)
     return time.monotonic() - start
 
