@@ -75,7 +75,7 @@ def test_models_are_immutable_and_hashable_and_changes_make_new_versions():
     assert {net: 1}[build(groups={"sg-a": {}}, hosts={"h": {"subnet": "a", "ip": "198.18.1.10",
                                                             "security_groups": ["sg-a"]}})] == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
-        net.vpc = None  # type: ignore[misc]
+        net.vpcs = None  # type: ignore[misc]
     again = changed.add_nacl_entry("default", Direction.INGRESS, NaclEntry.make(50, "deny", "tcp", "0.0.0.0/0", 22))
     assert [e.number for e in again.nacls["default"].ingress] == [50, 100]
     assert [e.number for e in changed.nacls["default"].ingress] == [100]

@@ -1,4 +1,5 @@
-"""The VPC, its subnets and hosts (one ENI each), and the whole network as one immutable, validated value."""
+"""VPCs, their subnets, hosts (one ENI each), route tables and gateways: the whole network as one immutable,
+validated value."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from vpclab.model.errors import ModelError, Problem
 from vpclab.model.frozen import FrozenMap
 from vpclab.model.policy import NetworkAcl, PrefixList, SecurityGroup
 from vpclab.model.protocols import PortRange
+from vpclab.model.routing import (Gateway, NatGateway, Peering, RouteTable, TargetKind, TransitGateway, VpcEndpoint,
+                                  default_routes, local_routes)
 from vpclab.model.rules import Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
 
 DEFAULT_NACL = "default"
@@ -55,12 +58,27 @@ class ConntrackSettings:
 
 @dataclass(frozen=True, slots=True)
 class Vpc:
-    """The VPC: an IPv4 CIDR and an optional IPv6 CIDR."""
+    """A VPC: its primary IPv4 CIDR, an optional IPv6 CIDR, and any secondary CIDRs (associated ones only)."""
 
     cidr: IPv4Network
     ipv6_cidr: IPv6Network | None = None
     id: str = "vpc"
     origin: Origin | None = field(default=None, compare=False, repr=False)
+    secondary_cidrs: tuple[IPv4Network, ...] = ()
+    secondary_ipv6_cidrs: tuple[IPv6Network, ...] = ()
+    account: str = ""
+    region: str = ""
+    label: str = ""  # the Name tag
+
+    @property
+    def cidrs(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Every CIDR of the VPC, IPv4 first (each gets a `local` route)."""
+        v6 = ((self.ipv6_cidr,) if self.ipv6_cidr is not None else ()) + self.secondary_ipv6_cidrs
+        return (self.cidr,) + self.secondary_cidrs + v6
+
+    def holds(self, address: IPAddress) -> bool:
+        """True when `address` is inside one of the VPC's CIDRs."""
+        return any(address.version == c.version and address in c for c in self.cidrs)
 
     @property
     def dns_address(self) -> IPv4Address:
@@ -70,7 +88,11 @@ class Vpc:
 
 @dataclass(frozen=True, slots=True)
 class Subnet:
-    """A subnet: CIDRs, the NACL associated with it, and whether it routes 0.0.0.0/0 to an internet gateway."""
+    """A subnet of a VPC: CIDRs and the NACL associated with it.
+
+    `public` is the lab file's shortcut: a network given without route tables routes such subnets to an internet
+    gateway (see `Network.build`); routing itself always comes from route tables.
+    """
 
     name: str
     cidr: IPv4Network
@@ -78,6 +100,9 @@ class Subnet:
     nacl: str = DEFAULT_NACL
     public: bool = False
     origin: Origin | None = field(default=None, compare=False, repr=False)
+    vpc: str = "vpc"
+    zone: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +120,10 @@ class Host:
     ephemeral_ports: PortRange = LINUX_EPHEMERAL
     internet: bool = False
     origin: Origin | None = field(default=None, compare=False, repr=False)
+    instance: str | None = None  # several ENIs may belong to one instance; each keeps its own groups and conntrack
+    interface_type: str = "interface"
+    source_dest_check: bool = True
+    label: str = ""
 
     @property
     def addresses(self) -> tuple[IPAddress, ...]:
@@ -104,28 +133,77 @@ class Host:
 
 @dataclass(frozen=True, slots=True)
 class Network:
-    """A whole VPC: immutable and hashable; each change method returns a new, validated version."""
+    """VPCs and everything in them: immutable and hashable; each change method returns a new, validated version.
 
-    vpc: Vpc
+    `vpcs` may be given as a single Vpc. A VPC without a main route table gets AWS's defaults (see
+    `_with_default_routing`): a main table with the `local` routes, and for the lab's `public` subnets an
+    internet gateway and a table routing 0.0.0.0/0 (and ::/0) to it.
+    """
+
+    vpcs: FrozenMap[str, Vpc]
     subnets: FrozenMap[str, Subnet] = field(default_factory=FrozenMap)
     hosts: FrozenMap[str, Host] = field(default_factory=FrozenMap)
     security_groups: FrozenMap[str, SecurityGroup] = field(default_factory=FrozenMap)
     nacls: FrozenMap[str, NetworkAcl] = field(default_factory=FrozenMap)
     prefix_lists: FrozenMap[str, PrefixList] = field(default_factory=FrozenMap)
+    route_tables: FrozenMap[str, RouteTable] = field(default_factory=FrozenMap)
+    gateways: FrozenMap[str, Gateway] = field(default_factory=FrozenMap)
+    nat_gateways: FrozenMap[str, NatGateway] = field(default_factory=FrozenMap)
+    peerings: FrozenMap[str, Peering] = field(default_factory=FrozenMap)
+    vpc_endpoints: FrozenMap[str, VpcEndpoint] = field(default_factory=FrozenMap)
+    transit_gateways: FrozenMap[str, TransitGateway] = field(default_factory=FrozenMap)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.vpcs, Vpc):
+            object.__setattr__(self, "vpcs", FrozenMap({self.vpcs.id: self.vpcs}))
+        _with_default_routing(self)
 
     @classmethod
-    def build(cls, vpc: Vpc, subnets: Iterable[Subnet] = (), hosts: Iterable[Host] = (),
+    def build(cls, vpc: Vpc | Iterable[Vpc], subnets: Iterable[Subnet] = (), hosts: Iterable[Host] = (),
               security_groups: Iterable[SecurityGroup] = (), nacls: Iterable[NetworkAcl] = (),
-              prefix_lists: Iterable[PrefixList] = ()) -> "Network":
+              prefix_lists: Iterable[PrefixList] = (), route_tables: Iterable[RouteTable] = (),
+              gateways: Iterable[Gateway] = ()) -> "Network":
         """Assemble and validate a network; the default NACL (allow all) is added unless given."""
+        vpcs = [vpc] if isinstance(vpc, Vpc) else list(vpc)
         nacl_map = {n.id: n for n in nacls}
-        nacl_map.setdefault(DEFAULT_NACL, NetworkAcl.default(DEFAULT_NACL, ipv6=vpc.ipv6_cidr is not None))
-        network = cls(vpc, _by_name(subnets, "name"), _by_name(hosts, "name"),
-                      _by_name(security_groups, "id"), FrozenMap(nacl_map), _by_name(prefix_lists, "id"))
+        ipv6 = any(v.ipv6_cidr is not None for v in vpcs)
+        nacl_map.setdefault(DEFAULT_NACL, NetworkAcl.default(DEFAULT_NACL, ipv6=ipv6, origin=vpcs[0].origin))
+        network = cls(_by_name(vpcs, "id"), _by_name(subnets, "name"), _by_name(hosts, "name"),
+                      _by_name(security_groups, "id"), FrozenMap(nacl_map), _by_name(prefix_lists, "id"),
+                      _by_name(route_tables, "id"), _by_name(gateways, "id"))
         network.validate()
         return network
 
     # ---- queries -------------------------------------------------------------------------------------
+
+    @property
+    def vpc(self) -> Vpc:
+        """The first VPC (a lab has exactly one)."""
+        return next(iter(self.vpcs.values()))
+
+    def vpc_of(self, subnet: str) -> Vpc:
+        """The VPC a subnet belongs to."""
+        return self.vpcs[self.subnets[subnet].vpc]
+
+    def route_table_of(self, subnet: str) -> RouteTable | None:
+        """The subnet's route table: its explicit association, else its VPC's main table (§1.1)."""
+        vpc = self.subnets[subnet].vpc
+        main = None
+        for table in self.route_tables.values():
+            if table.vpc != vpc:
+                continue
+            if subnet in table.subnets:
+                return table
+            if table.main:
+                main = table
+        return main
+
+    def routes_to_internet(self, subnet: str, version: int = 4) -> bool:
+        """True when the subnet's table has an active route of that family to an internet gateway (a public
+        subnet, aws-routing-terraform.md §2)."""
+        table = self.route_table_of(subnet)
+        return table is not None and any(not isinstance(r.destination, str) and r.destination.version == version
+                                          for r in table.targets(TargetKind.INTERNET_GATEWAY))
 
     def vpc_hosts(self) -> list[Host]:
         return [h for h in self.hosts.values() if not h.internet]
@@ -192,39 +270,49 @@ class Network:
 
     def validate(self) -> None:
         """Raise ModelError listing every inconsistency (references, addresses, ranges)."""
-        problems = list(self._subnet_problems()) + list(self._host_problems()) + list(self._rule_problems())
+        problems = list(self._subnet_problems()) + list(self._host_problems()) + list(self._rule_problems()) \
+            + list(self._routing_problems())
         if problems:
             raise ModelError(problems)
 
     def _subnet_problems(self) -> Iterable[Problem]:
-        seen: list[tuple[str, IPv4Network]] = []
+        seen: list[tuple[str, str, IPv4Network]] = []
         for name, subnet in self.subnets.items():
             where = f"subnets.{name}"
-            if not subnet.cidr.subnet_of(self.vpc.cidr):
-                yield Problem(f"{where}.cidr", f"{subnet.cidr} is not inside the VPC CIDR {self.vpc.cidr}")
-            for other, cidr in seen:
-                if subnet.cidr.overlaps(cidr):
+            vpc = self.vpcs.get(subnet.vpc)
+            if vpc is None:
+                yield Problem(f"{where}.vpc", f"unknown VPC {subnet.vpc!r}: expected one of {_names(self.vpcs)}")
+                continue
+            if not any(subnet.cidr.subnet_of(c) for c in vpc.cidrs if c.version == 4):
+                yield Problem(f"{where}.cidr", f"{subnet.cidr} is not inside the VPC CIDR "
+                              f"{', '.join(str(c) for c in vpc.cidrs if c.version == 4)}")
+            for other, other_vpc, cidr in seen:  # subnets of different VPCs may overlap (so may the VPCs)
+                if other_vpc == subnet.vpc and subnet.cidr.overlaps(cidr):
                     yield Problem(f"{where}.cidr", f"{subnet.cidr} overlaps subnet {other} ({cidr})")
-            seen.append((name, subnet.cidr))
+            seen.append((name, subnet.vpc, subnet.cidr))
             if subnet.ipv6_cidr is not None:
-                if self.vpc.ipv6_cidr is None:
+                v6 = [c for c in vpc.cidrs if c.version == 6]
+                if not v6:
                     yield Problem(f"{where}.ipv6_cidr", "the VPC has no IPv6 CIDR: expected vpc.ipv6_cidr first")
-                elif not subnet.ipv6_cidr.subnet_of(self.vpc.ipv6_cidr):
-                    yield Problem(f"{where}.ipv6_cidr", f"{subnet.ipv6_cidr} is not inside {self.vpc.ipv6_cidr}")
+                elif not any(subnet.ipv6_cidr.subnet_of(c) for c in v6):  # type: ignore[arg-type]
+                    yield Problem(f"{where}.ipv6_cidr", f"{subnet.ipv6_cidr} is not inside {', '.join(map(str, v6))}")
             if subnet.nacl not in self.nacls:
                 yield Problem(f"{where}.nacl", f"unknown network ACL {subnet.nacl!r}: expected one of {_names(self.nacls)}")
 
     def _host_problems(self) -> Iterable[Problem]:
-        owners: dict[IPAddress, str] = {}
+        owners: dict[tuple[str, IPAddress], str] = {}  # private addresses are unique per VPC, public ones globally
         for name, host in self.hosts.items():
             where = f"hosts.{name}"
+            vpc = self.subnets[host.subnet].vpc if host.subnet in self.subnets else ""
             for address in host.addresses:
-                if address in owners:
-                    yield Problem(f"{where}", f"address {address} is already used by host {owners[address]}")
-                owners[address] = name
+                scope = "" if host.internet or address == host.public_ip else vpc
+                if (scope, address) in owners:
+                    yield Problem(f"{where}", f"address {address} is already used by host {owners[(scope, address)]}")
+                owners[(scope, address)] = name
             if host.internet:
-                if isinstance(host.ip, IPv4Address) and host.ip in self.vpc.cidr:
-                    yield Problem(f"{where}.ip", f"internet host {host.ip} is inside the VPC CIDR {self.vpc.cidr}")
+                inside = next((v for v in self.vpcs.values() if v.holds(host.ip)), None)
+                if inside is not None:
+                    yield Problem(f"{where}.ip", f"internet host {host.ip} is inside the VPC CIDR {inside.cidr}")
                 continue
             yield from self._vpc_host_problems(where, host)
 
@@ -239,7 +327,7 @@ class Network:
             if offset <= 3 or host.ip == subnet.cidr.broadcast_address:
                 yield Problem(f"{where}.ip", f"{host.ip} is reserved by AWS in {subnet.cidr} (the first four "
                               "addresses and the last): expected another address")
-        if host.public_ip is not None and host.public_ip in self.vpc.cidr:
+        if host.public_ip is not None and any(v.holds(host.public_ip) for v in self.vpcs.values()):
             yield Problem(f"{where}.public_ip", f"{host.public_ip} is inside the VPC CIDR: expected a public address")
         if host.ipv6 is not None:
             if subnet is None or subnet.ipv6_cidr is None:
@@ -266,6 +354,53 @@ class Network:
                     if isinstance(rule.peer, PrefixListPeer) and rule.peer.prefix_list not in self.prefix_lists:
                         yield Problem(f"{where}.prefix_list", f"unknown prefix list {rule.peer.prefix_list!r}: "
                                       f"expected one of {_names(self.prefix_lists)}")
+
+
+    def _routing_problems(self) -> Iterable[Problem]:
+        """Route tables name known VPCs and subnets of theirs; one main table per VPC; a subnet in one table."""
+        associated: dict[str, str] = {}
+        mains: dict[str, str] = {}
+        for tid, table in self.route_tables.items():
+            where = f"route_tables.{tid}"
+            if table.vpc not in self.vpcs:
+                yield Problem(f"{where}.vpc", f"unknown VPC {table.vpc!r}: expected one of {_names(self.vpcs)}")
+            if table.main:
+                if table.vpc in mains:
+                    yield Problem(f"{where}.main", f"VPC {table.vpc} already has main route table {mains[table.vpc]}")
+                mains[table.vpc] = tid
+            for subnet in table.subnets:
+                if subnet not in self.subnets:
+                    yield Problem(f"{where}.subnets", f"unknown subnet {subnet!r}: expected one of "
+                                  f"{_names(self.subnets)}")
+                elif self.subnets[subnet].vpc != table.vpc:
+                    yield Problem(f"{where}.subnets", f"subnet {subnet} is in VPC {self.subnets[subnet].vpc}, "
+                                  f"not {table.vpc}")
+                elif subnet in associated:
+                    yield Problem(f"{where}.subnets", f"subnet {subnet} is already associated with route table "
+                                  f"{associated[subnet]}: a subnet has one route table")
+                associated[subnet] = tid
+
+
+def _with_default_routing(network: Network) -> None:
+    """AWS's defaults for each VPC without a main route table: a main table with the local routes and, for the lab's
+    `public` subnets, an internet gateway and a table routing 0.0.0.0/0 (and ::/0) to it. Cited at the VPC."""
+    tables = dict(network.route_tables)
+    gateways = dict(network.gateways)
+    for vpc in network.vpcs.values():
+        if any(t.vpc == vpc.id and t.main for t in tables.values()):
+            continue
+        local = local_routes(vpc.cidrs, vpc.origin)
+        tables[f"{vpc.id}-main"] = RouteTable(f"{vpc.id}-main", vpc.id, local, main=True, origin=vpc.origin)
+        public = tuple(s.name for s in network.subnets.values() if s.public and s.vpc == vpc.id)
+        if public:
+            igw = f"{vpc.id}-igw"
+            gateways.setdefault(igw, Gateway(igw, TargetKind.INTERNET_GATEWAY, vpc.id, vpc.origin))
+            routes = local + default_routes(igw, vpc.ipv6_cidr is not None, vpc.origin)
+            tables[f"{vpc.id}-public"] = RouteTable(f"{vpc.id}-public", vpc.id, routes, subnets=public,
+                                                    origin=vpc.origin)
+    if len(tables) != len(network.route_tables):
+        object.__setattr__(network, "route_tables", FrozenMap(tables))
+        object.__setattr__(network, "gateways", FrozenMap(gateways))
 
 
 def _by_name(items: Iterable[object], key: str) -> FrozenMap:

@@ -1,0 +1,100 @@
+"""Route tables: which table a subnet uses and which route wins (aws-routing-terraform.md §1)."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+
+import pytest
+
+from vpclab.engine.routing import RouteLookup
+from vpclab.model import ModelError, Network, Subnet, Vpc
+from vpclab.model.routing import Route, RouteTable, TargetKind, target_kind
+
+PL = {"pl-s3": (ip_network("52.216.0.0/15"), ip_network("54.231.0.0/16"))}
+
+
+def lookup(routes: list[Route], address: str) -> Route | None:
+    ip = ip_address(address)
+    return RouteLookup(RouteTable("rtb-1", "vpc", tuple(routes)), PL).lookup(int(ip), ip.version == 6)
+
+
+def test_longest_prefix_wins_whatever_the_order():
+    """§1.2: route selection is longest prefix match."""
+    routes = [Route(ip_network("0.0.0.0/0"), "igw-1"), Route(ip_network("10.0.0.0/16"), "local"),
+              Route(ip_network("10.1.0.0/16"), "pcx-1"), Route(ip_network("10.1.2.0/24"), "tgw-1")]
+    assert lookup(routes, "10.1.2.3").target == "tgw-1"
+    assert lookup(routes, "10.1.9.9").target == "pcx-1"
+    assert lookup(routes, "10.0.0.9").target == "local"
+    assert lookup(routes, "8.8.8.8").target == "igw-1"
+
+
+def test_ipv4_and_ipv6_are_separate():
+    """§1.2: 0.0.0.0/0 does not cover IPv6."""
+    routes = [Route(ip_network("0.0.0.0/0"), "igw-1")]
+    assert lookup(routes, "2001:db8::1") is None
+    assert lookup(routes + [Route(ip_network("::/0"), "eigw-1")], "2001:db8::1").target == "eigw-1"
+
+
+def test_a_blackhole_route_still_wins_its_match():
+    """§1.4: a matching blackhole route drops; AWS does not fall back to a shorter prefix."""
+    routes = [Route(ip_network("0.0.0.0/0"), "igw-1"), Route(ip_network("10.9.0.0/16"), "pcx-gone", "blackhole")]
+    route = lookup(routes, "10.9.1.1")
+    assert route.target == "pcx-gone" and route.blackhole
+
+
+def test_ties_static_cidr_then_prefix_list_then_propagated():
+    """§1.2 route priority: for the same prefix a static CIDR route beats a prefix-list route, which beats a
+    propagated route."""
+    same = ip_network("54.231.0.0/16")
+    assert lookup([Route("pl-s3", "vpce-1"), Route(same, "nat-1")], "54.231.1.1").target == "nat-1"
+    assert lookup([Route(same, "vgw-1", propagated=True), Route("pl-s3", "vpce-1")], "54.231.1.1").target == "vpce-1"
+    assert lookup([Route(same, "vgw-1", propagated=True), Route(same, "tgw-1")], "54.231.1.1").target == "tgw-1"
+
+
+def test_prefix_list_routes_cover_each_cidr_of_the_list():
+    """§6: a gateway endpoint's route has the service's prefix list as destination."""
+    routes = [Route(ip_network("0.0.0.0/0"), "nat-1"), Route("pl-s3", "vpce-1")]
+    assert lookup(routes, "52.217.0.1").target == "vpce-1" and lookup(routes, "52.218.0.1").target == "nat-1"
+
+
+@pytest.mark.parametrize("target, kind", [("local", TargetKind.LOCAL), ("igw-1", TargetKind.INTERNET_GATEWAY),
+                                          ("eigw-1", TargetKind.EGRESS_ONLY_GATEWAY), ("vgw-1", TargetKind.VPN_GATEWAY),
+                                          ("vpce-1", TargetKind.ENDPOINT), ("nat-1", TargetKind.NAT_GATEWAY),
+                                          ("pcx-1", TargetKind.PEERING), ("tgw-1", TargetKind.TRANSIT_GATEWAY),
+                                          ("eni-1", TargetKind.NETWORK_INTERFACE), ("i-1", TargetKind.INSTANCE)])
+def test_targets_are_classified_by_id_prefix(target, kind):
+    """§1.3: GatewayId is overloaded, so the kind comes from the id's prefix."""
+    assert target_kind(target) is kind
+
+
+def two_subnets(route_tables=()) -> Network:
+    vpc = Vpc(ip_network("10.0.0.0/16"), id="vpc-1")
+    subnets = [Subnet("a", ip_network("10.0.1.0/24"), vpc="vpc-1"), Subnet("b", ip_network("10.0.2.0/24"), vpc="vpc-1")]
+    return Network.build(vpc, subnets, route_tables=route_tables)
+
+
+def test_a_subnet_without_an_explicit_association_uses_the_main_table():
+    """§1.1: every subnet has exactly one route table: its explicit association, else the VPC's main table."""
+    local = (Route(ip_network("10.0.0.0/16"), "local"),)
+    main = RouteTable("rtb-main", "vpc-1", local, main=True)
+    custom = RouteTable("rtb-pub", "vpc-1", local + (Route(ip_network("0.0.0.0/0"), "igw-1"),), subnets=("b",))
+    net = two_subnets([main, custom])
+    assert net.route_table_of("a").id == "rtb-main" and net.route_table_of("b").id == "rtb-pub"
+    assert not net.routes_to_internet("a") and net.routes_to_internet("b")
+
+
+def test_aws_adds_a_main_table_with_the_local_routes():
+    """§1.1-1.2: the main table is created with the VPC and every table has a local route per VPC CIDR."""
+    net = two_subnets()
+    table = net.route_table_of("a")
+    assert table.main and [str(r) for r in table.routes] == ["10.0.0.0/16 → local"]
+
+
+def test_a_subnet_has_one_route_table_and_a_vpc_one_main_table():
+    """§1.1: one subnet ↔ one table; the main table is unique per VPC."""
+    local = (Route(ip_network("10.0.0.0/16"), "local"),)
+    with pytest.raises(ModelError) as error:
+        two_subnets([RouteTable("rtb-1", "vpc-1", local, main=True, subnets=("a",)),
+                     RouteTable("rtb-2", "vpc-1", local, main=True, subnets=("a",))])
+    messages = " ".join(p.message for p in error.value.problems)
+    assert "already has main route table rtb-1" in messages and "already associated with route table rtb-1" in messages
