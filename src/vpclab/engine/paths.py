@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 
 from vpclab.engine import codes
-from vpclab.model.network import Host, Network
+from vpclab.model.network import Host, Network, Vpc
 
-#: Addresses neither security groups nor NACLs filter: Amazon DNS, IMDS, Time Sync (IPv4 and IPv6).
-SERVICE_ADDRESSES: dict[int, str] = {
-    int(ipaddress.ip_address("169.254.169.253")): "Amazon DNS",
-    int(ipaddress.ip_address("169.254.169.254")): "instance metadata (IMDS)",
-    int(ipaddress.ip_address("169.254.169.123")): "Amazon Time Sync",
-    int(ipaddress.ip_address("fd00:ec2::253")): "Amazon DNS",
-    int(ipaddress.ip_address("fd00:ec2::254")): "instance metadata (IMDS)",
-    int(ipaddress.ip_address("fd00:ec2::123")): "Amazon Time Sync",
-}
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """An Amazon service every VPC host reaches unfiltered (aws-semantics.md §0.11, §4.2): where it listens and
+    which ports it answers, so the simulator can answer there as AWS does."""
+
+    name: str
+    addresses: tuple[str, ...]
+    tcp: frozenset[int] = frozenset()
+    udp: frozenset[int] = frozenset()
+
+
+#: The Amazon services neither security groups nor NACLs filter: the one place their addresses and ports are written.
+AMAZON_DNS = Service("Amazon DNS", ("169.254.169.253", "fd00:ec2::253"), tcp=frozenset({53}), udp=frozenset({53}))
+SERVICES: tuple[Service, ...] = (
+    AMAZON_DNS,
+    Service("instance metadata (IMDS)", ("169.254.169.254", "fd00:ec2::254"), tcp=frozenset({80})),
+    Service("Amazon Time Sync", ("169.254.169.123", "fd00:ec2::123"), udp=frozenset({123})),
+)
+
+
+def service_map(vpc: Vpc) -> dict[int, Service]:
+    """Every address an Amazon service answers at in `vpc`: the fixed ones and Amazon DNS at the VPC base + 2."""
+    services = {int(ipaddress.ip_address(a)): s for s in SERVICES for a in s.addresses}
+    services[int(vpc.dns_address)] = replace(AMAZON_DNS, name=f"{AMAZON_DNS.name} (VPC base + 2)",
+                                             addresses=(str(vpc.dns_address),))
+    return services
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +93,7 @@ class Router:
             if host.public_ip is not None:
                 self.public[int(host.public_ip)] = host
         vpc = network.vpc
-        self.services = dict(SERVICE_ADDRESSES)
-        self.services[int(vpc.dns_address)] = "Amazon DNS (VPC base + 2)"
+        self.services = service_map(vpc)
         self.vpc_v4 = (int(vpc.cidr.network_address), int(vpc.cidr.broadcast_address))
         self.vpc_v6 = ((int(vpc.ipv6_cidr.network_address), int(vpc.ipv6_cidr.broadcast_address))
                        if vpc.ipv6_cidr is not None else None)
@@ -96,8 +113,14 @@ class Router:
 
     def source_seen(self, src: int, dst: int, v6: bool) -> int:
         """The source address a receiver at `dst` sees for packets from `src` (the IGW's translation)."""
+        return self.seen(src, dst, v6)[0]
+
+    def seen(self, src: int, dst: int, v6: bool) -> tuple[int, int]:
+        """The (source, destination) a receiver sees for packets from `src` to `dst` (after the IGW's translation),
+        so a socket can be found by the addresses its own host knows."""
         route = self.route(src, dst, v6)
-        return route.new_src if route.new_src is not None else src
+        return (route.new_src if route.new_src is not None else src,
+                route.new_dst if route.new_dst is not None else dst)
 
     def gateway_facts(self) -> GatewayFacts:
         """The route tables' and the internet gateway's facts, for renderers that must not re-derive them."""
@@ -121,14 +144,14 @@ class Router:
         if outsider is not None:
             return self._from_internet(outsider, dst, v6)
         if src in self.services and dst in self.private:
-            return Route(delivered_to=self.private[dst].name, service=self.services[src])
+            return Route(delivered_to=self.private[dst].name, service=self.services[src].name)
         return Route(drop_code=codes.SOURCE_DEST_CHECK, facts={"address": _ip(src, v6)})
 
     def _from_vpc(self, sender: Host, dst: int, v6: bool) -> Route:
         network = self.network
         src_subnet = network.subnets[sender.subnet or ""]
         if dst in self.services:
-            return Route(sender=None, service=self.services[dst])
+            return Route(sender=None, service=self.services[dst].name)
         receiver = self.private.get(dst)
         if receiver is not None:
             dst_subnet = network.subnets[receiver.subnet or ""]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from vpclab.engine.paths import SERVICE_ADDRESSES
+from vpclab.engine.paths import service_map
 from vpclab.lab.loader import Lab, LabStep
 from vpclab.model.addresses import parse_ip
 from vpclab.model.errors import ModelError
@@ -55,7 +55,7 @@ def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
         value = int(parse_ip(target))
     except ModelError:
         return False
-    return value in SERVICE_ADDRESSES or value == int(lab.network.vpc.dns_address)
+    return value in service_map(lab.network.vpc)
 
 
 def _retransmission(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
@@ -102,7 +102,8 @@ DIFFERENCES = (
     Difference("K2", "the kernel backend runs IPv4 only", _ipv6),
     Difference("K3", "Linux makes a UDP flow a stream only if it is still active 2 s after it started; AWS after "
                      "its second request-response transaction", _udp_stream),
-    Difference("K4", "Amazon DNS, IMDS and Time Sync do not exist in the kernel backend", _service),
+    Difference("K4", "Amazon DNS, IMDS and Time Sync answer in the simulator but do not exist in the kernel backend",
+               _service),
     Difference("K5", "conntrack capacity (max_entries) is approximated with nftables `ct count`", _capacity),
     Difference("K6", "Linux retransmits a dropped TCP segment and delivers later data only after it; the "
                      "simulator does not retransmit", _retransmission),

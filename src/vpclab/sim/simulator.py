@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vpclab.engine import Engine, EngineConfig, Packet, Verdict
+from vpclab.engine import Engine, EngineConfig, Packet, Verdict, codes
 from vpclab.engine.conntrack import Entry
+from vpclab.engine.paths import service_map
 from vpclab.model.addresses import parse_ip
 from vpclab.model.network import Network
-from vpclab.model.protocols import ICMPV6, parse_icmp_type
+from vpclab.model.protocols import ICMPV6, TCP, parse_icmp_type
 from vpclab.sim.clock import VirtualClock
-from vpclab.sim.host import SimHost
-from vpclab.sim.sockets import TcpSocket, TcpState
+from vpclab.sim.host import SimHost, Stack
+from vpclab.sim.services import ServiceStack
+from vpclab.sim.sockets import TcpSocket, TcpState, arriving_key
 
 #: one-way delay of every packet, in virtual seconds
 LATENCY = 0.001
@@ -73,6 +75,8 @@ class Simulator:
         self.records: list[PacketRecord] = []
         self.hosts: dict[str, SimHost] = {
             name: SimHost(host, self._send, lambda: self.clock.now) for name, host in network.hosts.items()}
+        self._services = self._responders(network)
+        self._endpoints: dict[str, Stack] = {**{s.name: s for s in self._services.values()}, **self.hosts}
 
     # ---- plumbing ------------------------------------------------------------------------------------
 
@@ -84,13 +88,30 @@ class Simulator:
     def network(self) -> Network:
         return self.engine.network
 
+    def _responders(self, network: Network) -> dict[int, ServiceStack]:
+        """Amazon DNS, IMDS and Time Sync, one responder per service, by every address it answers at."""
+        services = service_map(network.vpc)
+        stacks = {s: ServiceStack(s, self._send, lambda: self.clock.now) for s in set(services.values())}
+        return {address: stacks[service] for address, service in services.items()}
+
     def _send(self, packet: Packet, data: bytes, sender: str) -> None:
         verdict = self.engine.evaluate(packet, self.clock.now, self.explain)
         self.records.append(PacketRecord(self.clock.now, sender, packet, verdict))
-        if verdict.allowed and verdict.receiver is not None and verdict.delivered is not None:
-            receiver = self.hosts[verdict.receiver]
+        receiver = self._receiver(verdict)
+        if receiver is not None:
             delivered = verdict.delivered
             self.clock.schedule(self.latency, lambda: receiver.receive(delivered, data))
+
+    def _receiver(self, verdict: Verdict) -> Stack | None:
+        """Who an allowed packet reaches: the host the engine delivered it to, or the Amazon service it was sent
+        to (the engine lets it through unfiltered; the service itself is the simulator's)."""
+        if not verdict.allowed or verdict.delivered is None:
+            return None
+        if verdict.receiver is not None:
+            return self.hosts[verdict.receiver]
+        if verdict.code == codes.NOT_FILTERED_SERVICE:
+            return self._services.get(verdict.delivered.dst)
+        return None
 
     def settle(self, limit: float = SETTLE) -> None:
         """Let in-flight packets arrive and be answered."""
@@ -146,26 +167,29 @@ class Simulator:
         address, v6 = self.address(dst)
         client = self.hosts[src].connect(address, port, v6, sport)
         self.settle()
-        conn = Connection(client, self._server_of(address, port, v6))
+        server = self._endpoint(address)
+        conn = Connection(client, server.name if server is not None else "")
         conn.server = self._find_server(conn)
         if conn.outcome == "blocked":
             self.hosts[src].abort(client)
         return conn, self._exchange(start, conn.outcome)
 
-    def _server_of(self, address: int, port: int, v6: bool) -> str:
-        for name, host in self.hosts.items():
+    def _endpoint(self, address: int) -> Stack | None:
+        """The host holding `address` (any of its addresses), or the Amazon service answering there."""
+        for host in self.hosts.values():
             if address in (int(a) for a in host.model.addresses):
-                return name
-        return ""
+                return host
+        return self._services.get(address)
 
     def _find_server(self, conn: Connection) -> TcpSocket | None:
-        host = self.hosts.get(conn.server_host)
-        if host is None:
+        """The server's socket of `conn`: by protocol, family and the 4-tuple as the server sees it (after the
+        IGW's translation), since several clients may use the same source port."""
+        server = self._endpoints.get(conn.server_host)
+        if server is None:
             return None
-        for sock in host.sockets.values():
-            if sock.lport == conn.client.rport and sock.rport == conn.client.lport:
-                return sock
-        return None
+        c = conn.client
+        src, dst = self.engine.router.seen(c.local, c.remote, c.v6)
+        return server.sockets.get(arriving_key(Packet(src, dst, TCP, c.lport, c.rport, v6=c.v6)))
 
     def send(self, conn: Connection, data: bytes, side: str = "client") -> Exchange:
         """Send data on a connection: `delivered` if the peer's socket received it, else `dropped`."""
@@ -176,7 +200,7 @@ class Simulator:
         if sender is None or receiver is None or not sender.open:
             return self._exchange(start, "dropped", "the connection is not established")
         before = len(receiver.received)
-        self.hosts[sender.host].send_data(sender, data)
+        self._endpoints[sender.host].send_data(sender, data)
         self.settle()
         delivered = len(receiver.received) > before and receiver.received[-1] == data
         return self._exchange(start, "delivered" if delivered else "dropped")
@@ -187,22 +211,25 @@ class Simulator:
         sock = conn.client if side == "client" else conn.server
         if sock is not None:
             if sock.state is TcpState.ESTABLISHED:
-                self.hosts[sock.host].close(sock)
+                self._endpoints[sock.host].close(sock)
                 self.settle()
             else:
-                self.hosts[sock.host].abort(sock)
+                self._endpoints[sock.host].abort(sock)
         return self._exchange(start, "closed")
 
     def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None = None) -> Exchange:
-        """One UDP datagram: `delivered` if it reached the destination host."""
+        """One UDP datagram: `delivered` if it reached the destination host (or an Amazon service on its port)."""
         start = len(self.records)
         address, v6 = self.address(dst)
-        receiver = self.hosts.get(self._server_of(address, port, v6))
+        receiver = self._endpoint(address)
         before = len(receiver.udp_inbox) if receiver else 0
         self.hosts[src].send_udp(address, port, data, v6, sport)
         self.settle()
         delivered = receiver is not None and len(receiver.udp_inbox) > before
-        return self._exchange(start, "delivered" if delivered else "dropped")
+        detail = ""
+        if isinstance(receiver, ServiceStack) and port not in receiver.udp_listeners:
+            detail = f"{receiver.name} does not answer UDP port {port}"
+        return self._exchange(start, "delivered" if delivered else "dropped", detail)
 
     def ping(self, src: str, dst: str, ident: int = 1, seq: int = 1) -> Exchange:
         """An echo request; `reply` if the matching echo reply came back."""
@@ -223,7 +250,7 @@ class Simulator:
         start = len(self.records)
         address, v6 = self.address(dst)
         number = parse_icmp_type(icmp_type, ICMPV6 if v6 else 1)
-        receiver = self.hosts.get(self._server_of(address, 0, v6))
+        receiver = self._endpoint(address)
         before = len(receiver.icmp_inbox) if receiver else 0
         self.hosts[src].send_icmp(address, v6, number, code, ident, seq)
         self.settle()

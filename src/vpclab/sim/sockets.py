@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from vpclab.engine.packet import Packet
+from vpclab.model.protocols import TCP
+
+#: How a host finds a socket: protocol, family (True for IPv6), local address and port, remote address and port.
+SocketKey = tuple[int, bool, int, int, int, int]
+
+
+def arriving_key(p: Packet) -> SocketKey:
+    """The key of the socket an arriving packet belongs to: the full 4-tuple as the receiver sees it, with protocol
+    and family, so two peers using the same source port never share a socket."""
+    return (p.proto, p.v6, p.dst, p.dport, p.src, p.sport)
+
 
 class TcpState(str, Enum):
     """States a simulated socket moves through (a subset of RFC 793's, enough for the labs)."""
@@ -36,8 +48,8 @@ class TcpSocket:
     established_at: float | None = None
 
     @property
-    def key(self) -> tuple[int, int, int, int]:
-        return (self.local, self.lport, self.remote, self.rport)
+    def key(self) -> SocketKey:
+        return (TCP, self.v6, self.local, self.lport, self.remote, self.rport)
 
     @property
     def open(self) -> bool:
