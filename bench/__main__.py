@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only established|rules|hotspots|kernel] [--json PATH] [--no-hotspots]`.
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load] [--json PATH] [--no-hotspots]`.
 
 Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
 (bench/results-quick.json for a --quick smoke run). `--only` runs and updates just those sections.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from bench import established, hotspots, kernel, rules  # noqa: E402
+from bench import established, hotspots, kernel, load, rules  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
@@ -124,10 +124,23 @@ def print_hotspots(r: dict) -> None:
     print(_table(["function", "calls/pkt", "self µs/pkt", "self share"], rows))
 
 
+def print_load(r: dict) -> None:
+    print(f"\n== Loading a lab with one big security group ({r['loader']}) ==\n")
+    rows = [[_n(row["rules"]), _n(row["lines"]), f"{row['parse_lab']['median_us'] / 1e6:.3f}",
+             f"{row['parse_lab']['best_us'] / 1e6:.3f}", f"{row['yaml']['median_us'] / 1e6:.3f}",
+             f"{row['rest_median_s']:.3f}"] for row in r["results"]]
+    print(_table(["rules", "lines", "parse_lab s (median)", "best s", "YAML s (median)", "rest s"], rows))
+    pure = r["results"][-1].get("pure_python_yaml")
+    if pure:
+        print(f"\n   the same YAML with the pure-Python loader (one pass): {pure['median_us'] / 1e6:.2f} s")
+    verdict = "MET" if r["meets_target"] else "NOT MET"
+    print(f"\n   target: 10,000 rules in under {r['target_s']:g} s: {verdict}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
-    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel"], action="append",
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load"], action="append",
                         help="run only these sections (repeatable); the results file keeps the others")
     parser.add_argument("--no-hotspots", action="store_true",
                         help="skip the diagnostic sections (profiles and what-if variants)")
@@ -137,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.json is None:
         args.json = QUICK_JSON if args.quick else DEFAULT_JSON
-    selected = args.only or ["established", "rules", "kernel"] + ([] if args.no_hotspots else ["hotspots"])
+    selected = args.only or ["established", "rules", "load", "kernel"] + ([] if args.no_hotspots else ["hotspots"])
 
     import vpclab
 
@@ -156,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     if "rules" in selected:
         results["rules"] = rules.run(args.quick)
         print_rules(results["rules"])
+    if "load" in selected:
+        results["load"] = load.run(args.quick)
+        print_load(results["load"])
     if "hotspots" in selected:
         results["hotspots"] = hotspots.run(args.quick)
         print_hotspots(results["hotspots"])
