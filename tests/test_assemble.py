@@ -218,7 +218,7 @@ def test_without_a_locator_origins_are_none_and_the_error_class_is_the_callers()
         assemble({"vpc": {"cidr": "10.0.0.0/16"}, "hostz": {}})
     assert type(error.value) is InputError
     assert [str(p) for p in error.value.problems] == [
-        "hostz: unknown key 'hostz': expected one of vpc, subnets, nacls, prefix_lists, security_groups, hosts",
+        "hostz: unknown key 'hostz' (did you mean 'hosts'?): expected one of vpc, subnets, nacls, prefix_lists, security_groups, hosts",
         "hosts: this key is required"]
     with pytest.raises(ModelError):
         assemble({"vpc": {"cidr": "10.0.0.0/16"}, "hosts": {}, "subnets": {"a": {"cidr": "nope"}}}, error=ModelError)

@@ -42,38 +42,25 @@ class Assembler(Checker):
     another one failed is not reported again."""
 
     def network(self, spec: types.SimpleNamespace) -> Network | None:
-        """The network of checked sections (from `sections(NetworkSpec, data)`), or None after problems."""
-        if spec.vpc is None or spec.hosts is None:
-            return None
-        before = len(self.problems)
+        """The network of checked sections (from `sections(NetworkSpec, data)`), or None after problems.
+
+        Every entry that passed its own checks is built, so cross-references are checked too; a reference to an
+        entry that failed is not reported again.
+        """
         for section in SECTIONS:
             for name in getattr(spec, section) or {}:
                 if not NAME.match(name):
                     self.fail((section, name), f"{name!r} is not a valid name: expected letters, digits, - and _")
-        vpc = self.vpc(spec.vpc)
+        vpc = self.vpc(spec.vpc) if spec.vpc is not None else None
         ipv6 = vpc is not None and vpc.ipv6_cidr is not None
-        failed: set[str] = set()
-
-        def keep(kind: str, items: dict | None, make: Callable) -> list:
-            made = []
-            for name, item in (items or {}).items():
-                obj = make(name, item)
-                if obj is None:
-                    failed.add(name)
-                else:
-                    made.append(obj)
-            if items is None:
-                failed.add(kind)
-            return made
-
-        subnets = keep("subnets", spec.subnets, self.subnet)
-        nacls = keep("nacls", spec.nacls, self.nacl)
-        prefix_lists = keep("prefix_lists", spec.prefix_lists, self.prefix_list)
-        groups = keep("security_groups", spec.security_groups, lambda n, g: self.security_group(n, g, ipv6))
-        hosts = keep("hosts", spec.hosts, self.host)
-        if vpc is None:
+        subnets = self.built("subnets", spec.subnets, self.subnet)
+        nacls = self.built("nacls", spec.nacls, self.nacl)
+        prefix_lists = self.built("prefix_lists", spec.prefix_lists, self.prefix_list)
+        groups = self.built("security_groups", spec.security_groups, lambda n, g: self.security_group(n, g, ipv6))
+        hosts = self.built("hosts", spec.hosts, self.host)
+        if vpc is None or spec.hosts is None:
             return None
-        clean = len(self.problems) == before
+        clean = not self.problems  # entries that failed their checks are missing from what follows
         network = Network(vpc, *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
             (subnets, "name"), (hosts, "name"), (groups, "id"),
             # AWS creates the default NACL with the VPC, so that is where vpclab cites it
@@ -82,12 +69,24 @@ class Assembler(Checker):
             (prefix_lists, "id"))))
         try:
             network.validate()
-        except ModelError as error:  # report cross-references, except those to objects already reported
+        except ModelError as error:
             for problem in error.problems:
-                if not any(f"'{name}'" in problem.message for name in failed):
+                if not self.consequence(problem.message):
                     self.fail(model_path(problem.field), problem.message)
             return None
         return network if clean else None
+
+    def built(self, section: str, entries: dict[str, T] | None, make: Callable[[str, T], object | None]) -> list:
+        """The objects `make` builds from a section's checked entries; the names of those it cannot build are
+        remembered as failed."""
+        made = []
+        for name, entry in (entries or {}).items():
+            obj = make(name, entry)
+            if obj is None:
+                self.failed.setdefault(section, set()).add(name)
+            else:
+                made.append(obj)
+        return made
 
     def vpc(self, spec: VpcSpec) -> Vpc | None:
         cidr = self.cidr(("vpc", "cidr"), spec.cidr, 4)
