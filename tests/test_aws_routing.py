@@ -6,9 +6,12 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
+from vpclab.engine import Engine, Packet, codes
 from vpclab.engine.routing import RouteLookup
-from vpclab.model import ModelError, Network, Subnet, Vpc
-from vpclab.model.routing import Route, RouteTable, TargetKind, target_kind
+from vpclab.errors import Origin
+from vpclab.model import Host, ModelError, Network, SecurityGroup, SgRule, Subnet, Vpc
+from vpclab.model.routing import Peering, Route, RouteTable, TargetKind, target_kind
+from vpclab.report.explain import verdict_reason
 
 PL = {"pl-s3": (ip_network("52.216.0.0/15"), ip_network("54.231.0.0/16"))}
 
@@ -98,3 +101,86 @@ def test_a_subnet_has_one_route_table_and_a_vpc_one_main_table():
                      RouteTable("rtb-2", "vpc-1", local, main=True, subnets=("a",))])
     messages = " ".join(p.message for p in error.value.problems)
     assert "already has main route table rtb-1" in messages and "already associated with route table rtb-1" in messages
+
+
+# ---- the engine routes through the tables ---------------------------------------------------------------
+
+OPEN = SecurityGroup("sg-open", (SgRule.make("-1", cidr="0.0.0.0/0"),), (SgRule.make("-1", cidr="0.0.0.0/0"),))
+
+
+def peered(state: str = "active", back_route: bool = True, blackhole_origin: Origin | None = None) -> Network:
+    """vpc-a 10.0.0.0/16 and vpc-b 10.1.0.0/16 peered by pcx-1; each routes the other's CIDR to it."""
+    a = Vpc(ip_network("10.0.0.0/16"), id="vpc-a")
+    b = Vpc(ip_network("10.1.0.0/16"), id="vpc-b")
+    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"), Subnet("sb", ip_network("10.1.1.0/24"), vpc="vpc-b")]
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
+    table_a = RouteTable("rtb-a", "vpc-a", (Route(ip_network("10.0.0.0/16"), "local"),
+                                            Route(ip_network("10.1.0.0/16"), "pcx-1"),
+                                            Route(ip_network("10.9.0.0/16"), "pcx-old", "blackhole",
+                                                  origin=blackhole_origin),
+                                            Route(ip_network("172.16.0.0/12"), "vgw-1"),
+                                            Route(ip_network("192.168.0.0/16"), "tgw-1")), main=True)
+    routes_b = (Route(ip_network("10.1.0.0/16"), "local"),) + ((Route(ip_network("10.0.0.0/16"), "pcx-1"),)
+                                                                 if back_route else ())
+    table_b = RouteTable("rtb-b", "vpc-b", routes_b, main=True)
+    return Network.build([a, b], subnets, hosts, [OPEN], route_tables=[table_a, table_b],
+                         peerings=[Peering("pcx-1", "vpc-a", "vpc-b", state)])
+
+
+def test_an_active_peering_carries_traffic_both_ways_when_both_sides_route():
+    """§4: each owner routes the peer CIDR to the pcx; NACLs of both subnets apply."""
+    engine = Engine(peered())
+    syn = engine.evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
+    assert syn.allowed and syn.receiver == "hb"
+    assert [s.component for s in syn.trace] == ["sg", "nacl", "route", "nacl", "sg"]
+    assert engine.evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.1).allowed
+
+
+def test_without_a_route_back_the_reply_has_no_route():
+    """§4: routes on both sides; no unicast RPF, the responder's own table decides the reply."""
+    engine = Engine(peered(back_route=False))
+    assert engine.evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0).allowed
+    reply = engine.evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.1)
+    assert not reply.allowed and reply.code == codes.NO_ROUTE_TO_DESTINATION
+    assert "no route to 10.0.1.10" in verdict_reason(reply)
+
+
+def test_a_peering_that_is_not_active_carries_nothing():
+    """§4: traffic flows only when the connection is active."""
+    verdict = Engine(peered(state="pending-acceptance")).evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
+    assert not verdict.allowed and verdict.code == codes.PEERING_NOT_ACTIVE
+
+
+def test_a_blackhole_route_drops_and_cites_the_route():
+    """§1.4: a matching blackhole route drops; the answer points at the route to change."""
+    origin = Origin("RouteTables.json", path="$.RouteTables[0].Routes[2]")
+    verdict = Engine(peered(blackhole_origin=origin)).evaluate(Packet.tcp("10.0.1.10", 40000, "10.9.0.5", 22), 0.0)
+    assert not verdict.allowed and verdict.code == codes.BLACKHOLE_ROUTE
+    assert verdict.trace[-1].source == "RouteTables.json: $.RouteTables[0].Routes[2]"
+    assert "blackhole" in verdict_reason(verdict)
+
+
+def test_a_vpn_gateway_route_leaves_the_modelled_network():
+    """§1.3: a virtual private gateway takes traffic to VPN/Direct Connect, outside the snapshot."""
+    verdict = Engine(peered()).evaluate(Packet.tcp("10.0.1.10", 40000, "172.16.0.5", 22), 0.0)
+    assert verdict.allowed and verdict.receiver is None
+    assert any(s.code == codes.ROUTE_VIA and s.id == "vgw-1" for s in verdict.trace)
+
+
+def test_a_target_not_modelled_yet_is_said_not_guessed():
+    verdict = Engine(peered()).evaluate(Packet.tcp("10.0.1.10", 40000, "192.168.1.1", 22), 0.0)
+    assert not verdict.allowed and verdict.code == codes.ROUTE_TARGET_NOT_MODELLED
+    assert "does not model yet" in verdict_reason(verdict)
+
+
+def test_overlapping_vpcs_keep_their_own_addresses():
+    """§4 (overlaps are allowed between VPCs that are not peered): the same private IP in two VPCs."""
+    a = Vpc(ip_network("10.0.0.0/16"), id="vpc-a")
+    b = Vpc(ip_network("10.0.0.0/16"), id="vpc-b")
+    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"), Subnet("sb", ip_network("10.0.1.0/24"), vpc="vpc-b"),
+               Subnet("sa2", ip_network("10.0.2.0/24"), vpc="vpc-a")]
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.0.1.10"), "sb", ("sg-open",)),
+             Host("ha2", ip_address("10.0.2.10"), "sa2", ("sg-open",))]
+    net = Network.build([a, b], subnets, hosts, [OPEN])
+    verdict = Engine(net).evaluate(Packet.tcp("10.0.2.10", 40000, "10.0.1.10", 22), 0.0)
+    assert verdict.allowed and verdict.receiver == "ha"  # the host of its own VPC, through vpc-a's local route

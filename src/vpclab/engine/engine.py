@@ -206,8 +206,8 @@ class Engine:
         """The verdict on packet `p` sent at time `now`; updates conntrack state along the path."""
         route, sender, nacl_out, nacl_in, receiver = self._paths.get((p.src, p.dst, p.v6)) or self._path(p)
         if route.drop_code is not None:
-            steps = (Step("route", "vpc-router", "deny", route.drop_code, packet=p, facts=route.facts),) \
-                if explain else ()
+            steps = (Step("route", "vpc-router", "deny", route.drop_code, packet=p, facts=route.facts,
+                          origin=route.origin),) if explain else ()
             return Verdict(False, route.drop_code, steps, where="route", facts=route.facts)
         trace: list[Step] | None = [] if explain else None
         if route.service is not None:
@@ -233,6 +233,9 @@ class Engine:
             q = _translated(p, route)
             if trace is not None:
                 trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=p, facts={"translated": q}))
+        if route.via is not None and trace is not None:
+            trace.append(Step("route", route.via, "info", codes.ROUTE_VIA, packet=p, origin=route.origin,
+                              facts={"target": route.via, "delivered": route.delivered_to or ""}))
         if nacl_in is not None:
             refused = self._nacl(nacl_in, route.nacl_in, q, q.src, trace)
             if refused is not None:

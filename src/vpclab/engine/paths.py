@@ -7,6 +7,10 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 
 from vpclab.engine import codes
+from vpclab.engine.routing import RouteLookup
+from vpclab.errors import Origin
+from vpclab.model.routing import Route as ModelRoute
+from vpclab.model.routing import TargetKind
 from vpclab.model.network import Host, Network, Vpc
 
 
@@ -59,6 +63,13 @@ class Route:
     service: str | None = None
     drop_code: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
+    table_route: ModelRoute | None = None  # the route table entry the path took (None within a subnet)
+    via: str | None = None  # a gateway the packet leaves the modelled network through (vgw-…, vpce-…, pcx-…)
+
+    @property
+    def origin(self) -> Origin | None:
+        """Where the deciding route was written (for a route drop: the route to change)."""
+        return self.table_route.origin if self.table_route is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,27 +87,32 @@ class GatewayFacts:
 
 
 class Router:
-    """Resolves routes from a network's address plan; results are cached per (src, dst)."""
+    """Resolves the path between two addresses through the route tables; results are cached per (src, dst).
+
+    Addresses are looked up per VPC (VPCs may overlap); a packet's sender is the VPC host holding its source
+    address (the first one indexed if overlapping VPCs share it).
+    """
 
     def __init__(self, network: Network) -> None:
         self.network = network
         self.private: dict[int, Host] = {}
+        self.by_vpc: dict[str, dict[int, Host]] = {vpc: {} for vpc in network.vpcs}
         self.public: dict[int, Host] = {}
         self.internet: dict[int, Host] = {}
         for host in network.hosts.values():
             if host.internet:
                 self.internet[int(host.ip)] = host
                 continue
-            self.private[int(host.ip)] = host
-            if host.ipv6 is not None:
-                self.private[int(host.ipv6)] = host
+            local = self.by_vpc[network.subnets[host.subnet or ""].vpc]
+            for address in (host.ip, host.ipv6):
+                if address is not None:
+                    local.setdefault(int(address), host)
+                    self.private.setdefault(int(address), host)
             if host.public_ip is not None:
                 self.public[int(host.public_ip)] = host
-        vpc = network.vpc
-        self.services = service_map(vpc)
-        self.vpc_v4 = (int(vpc.cidr.network_address), int(vpc.cidr.broadcast_address))
-        self.vpc_v6 = ((int(vpc.ipv6_cidr.network_address), int(vpc.ipv6_cidr.broadcast_address))
-                       if vpc.ipv6_cidr is not None else None)
+        self.services = service_map(network.vpc)
+        prefix_lists = {pid: pl.cidrs for pid, pl in network.prefix_lists.items()}
+        self.tables = {t.id: RouteLookup(t, prefix_lists) for t in network.route_tables.values()}
         self._cache: dict[tuple[int, int, bool], Route] = {}
 
     def route(self, src: int, dst: int, v6: bool) -> Route:
@@ -124,17 +140,28 @@ class Router:
 
     def gateway_facts(self) -> GatewayFacts:
         """The route tables' and the internet gateway's facts, for renderers that must not re-derive them."""
-        hosts = self.network.vpc_hosts()
+        network = self.network
+        hosts = network.vpc_hosts()
         return GatewayFacts(
-            self.network.vpc.cidr,
+            network.vpc.cidr,
             tuple((h.name, h.ip, h.public_ip) for h in hosts  # type: ignore[misc]
                   if h.public_ip is not None and isinstance(h.ip, IPv4Address)),
-            tuple(name for name, subnet in self.network.subnets.items() if not subnet.public),
+            tuple(name for name in network.subnets if not network.routes_to_internet(name)),
             tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)))
 
-    def in_vpc(self, address: int, v6: bool) -> bool:
-        block = self.vpc_v6 if v6 else self.vpc_v4
-        return block is not None and block[0] <= address <= block[1]
+    def in_vpc(self, address: int, v6: bool, vpc: str | None = None) -> bool:
+        """True when `address` is inside a VPC's CIDRs (`vpc`'s, or any VPC's)."""
+        ip = _address(address, v6)
+        return any(v.holds(ip) for v in self.network.vpcs.values() if vpc is None or v.id == vpc)
+
+    def _table_route(self, subnet: str, dst: int, v6: bool) -> ModelRoute | None:
+        table = self.network.route_table_of(subnet)
+        return self.tables[table.id].lookup(dst, v6) if table is not None else None
+
+    def _internet_ok(self, subnet: str, v6: bool) -> bool:
+        """Whether a host of `subnet` can be reached from, and answer to, the internet: its table routes the
+        family to an internet gateway (aws-routing-terraform.md §2)."""
+        return self.network.routes_to_internet(subnet, 6 if v6 else 4)
 
     def _resolve(self, src: int, dst: int, v6: bool) -> Route:
         sender = self.private.get(src)
@@ -152,41 +179,74 @@ class Router:
         src_subnet = network.subnets[sender.subnet or ""]
         if dst in self.services:
             return Route(sender=None, service=self.services[dst].name)
-        receiver = self.private.get(dst)
-        if receiver is not None:
-            dst_subnet = network.subnets[receiver.subnet or ""]
-            if dst_subnet.name == src_subnet.name:
-                return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
-                             same_subnet=src_subnet.name)
+        receiver = self.by_vpc[src_subnet.vpc].get(dst)
+        if receiver is not None and receiver.subnet == src_subnet.name:  # layer 2: no route table, no NACL (§0.3)
             return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
-                         nacl_out=src_subnet.name, nacl_in=dst_subnet.name)
-        if self.in_vpc(dst, v6):
-            return Route(drop_code=codes.NO_HOST_AT_DESTINATION, facts={"address": _ip(dst, v6)})
-        # leaves the VPC: needs a public subnet (0.0.0.0/0 → IGW) and, for IPv4, a public IP to translate to
-        if not src_subnet.public:
+                         same_subnet=src_subnet.name)
+        chosen = self._table_route(src_subnet.name, dst, v6)
+        if chosen is None:
+            why = "private-subnet" if not self.in_vpc(dst, v6, src_subnet.vpc) else "no-route"
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                         facts={"why": "private-subnet", "subnet": src_subnet.name, "address": _ip(dst, v6)})
+                         facts={"why": why, "subnet": src_subnet.name, "address": _ip(dst, v6)})
+        if chosen.blackhole:
+            return Route(drop_code=codes.BLACKHOLE_ROUTE, table_route=chosen,
+                         facts={"subnet": src_subnet.name, "address": _ip(dst, v6), "target": chosen.target,
+                                "destination": str(chosen.destination)})
+        kind = chosen.kind
+        if kind is TargetKind.LOCAL:
+            if receiver is None:
+                return Route(drop_code=codes.NO_HOST_AT_DESTINATION, table_route=chosen,
+                             facts={"address": _ip(dst, v6)})
+            return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
+                         nacl_out=src_subnet.name, nacl_in=receiver.subnet, table_route=chosen)
+        if kind is TargetKind.INTERNET_GATEWAY or (kind is TargetKind.EGRESS_ONLY_GATEWAY and v6):
+            return self._to_internet(sender, src_subnet.name, chosen, dst, v6)
+        if kind is TargetKind.PEERING:
+            return self._to_peer(sender, src_subnet.name, chosen, dst, v6)
+        if kind in (TargetKind.VPN_GATEWAY, TargetKind.ENDPOINT):  # leaves the modelled network (§1.3, §6)
+            return Route(sender=sender.name, nacl_out=src_subnet.name, table_route=chosen, via=chosen.target)
+        return Route(drop_code=codes.ROUTE_TARGET_NOT_MODELLED, table_route=chosen,
+                     facts={"subnet": src_subnet.name, "address": _ip(dst, v6), "target": chosen.target,
+                            "kind": str(kind)})
+
+    def _to_internet(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
+        """Out through the internet gateway: IPv4 needs a public IP to translate to (§2); an IGW route to another
+        host's public IP comes back in (hairpin)."""
         new_src = None
         if not v6:
             if sender.public_ip is None:
-                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, facts={"host": sender.name})
+                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, table_route=chosen, facts={"host": sender.name})
             new_src = int(sender.public_ip)
         target = self.public.get(dst) if not v6 else None
         if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
-            target_subnet = network.subnets[target.subnet or ""]
-            if not target_subnet.public:
-                return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                             facts={"why": "target-subnet-private", "host": target.name,
-                                    "subnet": target_subnet.name})
+            if not self._internet_ok(target.subnet or "", v6):
+                return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION, table_route=chosen,
+                             facts={"why": "target-subnet-private", "host": target.name, "subnet": target.subnet or ""})
             return Route(sender=sender.name, receiver=target.name, delivered_to=target.name,
-                         nacl_out=src_subnet.name, nacl_in=target_subnet.name,
-                         new_src=new_src, new_dst=int(target.ip), igw=True)
+                         nacl_out=subnet, nacl_in=target.subnet, new_src=new_src, new_dst=int(target.ip), igw=True,
+                         table_route=chosen)
         outsider = self.internet.get(dst)
         return Route(sender=sender.name, delivered_to=outsider.name if outsider else None,
-                     nacl_out=src_subnet.name, new_src=new_src, igw=True)
+                     nacl_out=subnet, new_src=new_src, igw=True, table_route=chosen)
+
+    def _to_peer(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
+        """Across an active peering connection into the peer VPC (§4): no translation; the peer's host, or out of
+        the snapshot when the peer VPC is not in it. Routes back are the responder's own (no uRPF)."""
+        peering = self.network.peerings.get(chosen.target)
+        facts = {"subnet": subnet, "address": _ip(dst, v6), "target": chosen.target}
+        if peering is None or peering.state != "active":
+            return Route(drop_code=codes.PEERING_NOT_ACTIVE, table_route=chosen,
+                         facts=facts | {"state": peering.state if peering else "unknown"})
+        peer_vpc = peering.other(self.network.subnets[subnet].vpc)
+        if peer_vpc not in self.by_vpc:
+            return Route(sender=sender.name, nacl_out=subnet, table_route=chosen, via=chosen.target)
+        receiver = self.by_vpc[peer_vpc].get(dst)
+        if receiver is None:
+            return Route(drop_code=codes.NO_HOST_AT_DESTINATION, table_route=chosen, facts={"address": _ip(dst, v6)})
+        return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name, nacl_out=subnet,
+                     nacl_in=receiver.subnet, table_route=chosen, via=chosen.target)
 
     def _from_internet(self, outsider: Host, dst: int, v6: bool) -> Route:
-        network = self.network
         target = self.private.get(dst) if v6 else self.public.get(dst)
         if target is None:
             if dst in self.internet:
@@ -195,13 +255,17 @@ class Router:
                 return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
                              facts={"why": "private-address", "address": _ip(dst, v6)})
             return Route(delivered_to=None)
-        subnet = network.subnets[target.subnet or ""]
-        if not subnet.public:
+        subnet = target.subnet or ""
+        if not self._internet_ok(subnet, v6):
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
-                         facts={"why": "target-subnet-private", "host": target.name, "subnet": subnet.name})
-        return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet.name,
+                         facts={"why": "target-subnet-private", "host": target.name, "subnet": subnet})
+        return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet,
                      new_dst=None if v6 else int(target.ip), igw=True)
 
 
+def _address(value: int, v6: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(value) if v6 else ipaddress.IPv4Address(value)
+
+
 def _ip(value: int, v6: bool) -> str:
-    return str(ipaddress.IPv6Address(value) if v6 else ipaddress.IPv4Address(value))
+    return str(_address(value, v6))

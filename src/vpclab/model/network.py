@@ -162,7 +162,7 @@ class Network:
     def build(cls, vpc: Vpc | Iterable[Vpc], subnets: Iterable[Subnet] = (), hosts: Iterable[Host] = (),
               security_groups: Iterable[SecurityGroup] = (), nacls: Iterable[NetworkAcl] = (),
               prefix_lists: Iterable[PrefixList] = (), route_tables: Iterable[RouteTable] = (),
-              gateways: Iterable[Gateway] = ()) -> "Network":
+              gateways: Iterable[Gateway] = (), peerings: Iterable[Peering] = ()) -> "Network":
         """Assemble and validate a network; the default NACL (allow all) is added unless given."""
         vpcs = [vpc] if isinstance(vpc, Vpc) else list(vpc)
         nacl_map = {n.id: n for n in nacls}
@@ -170,7 +170,7 @@ class Network:
         nacl_map.setdefault(DEFAULT_NACL, NetworkAcl.default(DEFAULT_NACL, ipv6=ipv6, origin=vpcs[0].origin))
         network = cls(_by_name(vpcs, "id"), _by_name(subnets, "name"), _by_name(hosts, "name"),
                       _by_name(security_groups, "id"), FrozenMap(nacl_map), _by_name(prefix_lists, "id"),
-                      _by_name(route_tables, "id"), _by_name(gateways, "id"))
+                      _by_name(route_tables, "id"), _by_name(gateways, "id"), peerings=_by_name(peerings, "id"))
         network.validate()
         return network
 
@@ -393,7 +393,7 @@ def _with_default_routing(network: Network) -> None:
         tables[f"{vpc.id}-main"] = RouteTable(f"{vpc.id}-main", vpc.id, local, main=True, origin=vpc.origin)
         public = tuple(s.name for s in network.subnets.values() if s.public and s.vpc == vpc.id)
         if public:
-            igw = f"{vpc.id}-igw"
+            igw = f"igw-{vpc.id}"  # the id prefix gives the route target its kind
             gateways.setdefault(igw, Gateway(igw, TargetKind.INTERNET_GATEWAY, vpc.id, vpc.origin))
             routes = local + default_routes(igw, vpc.ipv6_cidr is not None, vpc.origin)
             tables[f"{vpc.id}-public"] = RouteTable(f"{vpc.id}-public", vpc.id, routes, subnets=public,

@@ -119,7 +119,21 @@ def _route_reason(step: Step) -> str:
         return f"no network interface in the VPC holds {facts['address']}"
     if code == codes.IGW_PRIVATE_IP_ASSOCIATION:
         return f"{facts['host']} has no public IP, so the internet gateway cannot translate its private address"
+    if code == codes.ROUTE_VIA:
+        where = f" to {facts['delivered']}" if facts.get("delivered") else ", leaving the modelled network"
+        return f"route table sends it through {facts['target']}{where}"
+    if code == codes.BLACKHOLE_ROUTE:
+        return (f"subnet {facts['subnet']}'s route {facts['destination']} → {facts['target']} wins for "
+                f"{facts['address']} but is a blackhole (its target is gone): the packet is dropped")
+    if code == codes.PEERING_NOT_ACTIVE:
+        return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']}, which is not an active "
+                f"peering connection (state {facts['state']})")
+    if code == codes.ROUTE_TARGET_NOT_MODELLED:
+        return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']} ({facts['kind']}), "
+                "which vpclab does not model yet: the verdict stops here")
     why = facts.get("why")
+    if why == "no-route":
+        return f"subnet {facts['subnet']}'s route table has no route to {facts['address']}"
     if why == "private-subnet":
         return (f"subnet {facts['subnet']} has no route to {facts['address']} "
                 "(no 0.0.0.0/0 route to an internet gateway: the subnet is private)")
