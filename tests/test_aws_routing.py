@@ -10,7 +10,8 @@ from vpclab.engine import Engine, Packet, codes
 from vpclab.engine.routing import RouteLookup
 from vpclab.errors import Origin
 from vpclab.model import Host, ModelError, Network, SecurityGroup, SgRule, Subnet, Vpc
-from vpclab.model.routing import Peering, Route, RouteTable, TargetKind, target_kind
+from vpclab.model.routing import (Peering, Route, RouteTable, TargetKind, TgwAttachment, TgwRoute, TransitGateway,
+                                  target_kind)
 from vpclab.report.explain import verdict_reason
 
 PL = {"pl-s3": (ip_network("52.216.0.0/15"), ip_network("54.231.0.0/16"))}
@@ -119,7 +120,7 @@ def peered(state: str = "active", back_route: bool = True, blackhole_origin: Ori
                                             Route(ip_network("10.9.0.0/16"), "pcx-old", "blackhole",
                                                   origin=blackhole_origin),
                                             Route(ip_network("172.16.0.0/12"), "vgw-1"),
-                                            Route(ip_network("192.168.0.0/16"), "tgw-1")), main=True)
+                                            Route(ip_network("192.168.0.0/16"), "nat-1")), main=True)
     routes_b = (Route(ip_network("10.1.0.0/16"), "local"),) + ((Route(ip_network("10.0.0.0/16"), "pcx-1"),)
                                                                  if back_route else ())
     table_b = RouteTable("rtb-b", "vpc-b", routes_b, main=True)
@@ -168,6 +169,7 @@ def test_a_vpn_gateway_route_leaves_the_modelled_network():
 
 
 def test_a_target_not_modelled_yet_is_said_not_guessed():
+    """A NAT gateway route is not modelled yet (assumptions P13): the verdict says so instead of guessing."""
     verdict = Engine(peered()).evaluate(Packet.tcp("10.0.1.10", 40000, "192.168.1.1", 22), 0.0)
     assert not verdict.allowed and verdict.code == codes.ROUTE_TARGET_NOT_MODELLED
     assert "does not model yet" in verdict_reason(verdict)
@@ -184,3 +186,54 @@ def test_overlapping_vpcs_keep_their_own_addresses():
     net = Network.build([a, b], subnets, hosts, [OPEN])
     verdict = Engine(net).evaluate(Packet.tcp("10.0.2.10", 40000, "10.0.1.10", 22), 0.0)
     assert verdict.allowed and verdict.receiver == "ha"  # the host of its own VPC, through vpc-a's local route
+
+
+def tgw_network(zone_b: str = "z1", blackhole: bool = False, attach_b: bool = True) -> Network:
+    """vpc-a and vpc-b attached to tgw-1; the default TGW table has both VPCs' CIDRs propagated."""
+    a = Vpc(ip_network("10.0.0.0/16"), id="vpc-a")
+    b = Vpc(ip_network("10.1.0.0/16"), id="vpc-b")
+    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a", zone="z1"),
+               Subnet("sb", ip_network("10.1.1.0/24"), vpc="vpc-b", zone=zone_b)]
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
+    tables = [RouteTable("rtb-a", "vpc-a", (Route(ip_network("10.0.0.0/16"), "local"),
+                                            Route(ip_network("10.0.0.0/8"), "tgw-1")), main=True),
+              RouteTable("rtb-b", "vpc-b", (Route(ip_network("10.1.0.0/16"), "local"),
+                                            Route(ip_network("10.0.0.0/8"), "tgw-1")), main=True)]
+    attachments = (TgwAttachment("att-a", "vpc", "vpc-a", ("sa",), "tgw-rtb"),) + (
+        (TgwAttachment("att-b", "vpc", "vpc-b", ("sb",), "tgw-rtb"),) if attach_b else ())
+    routes = (TgwRoute(ip_network("10.0.0.0/16"), "att-a", propagated=True),
+              TgwRoute(ip_network("10.1.0.0/16"), None if blackhole else "att-b",
+                       "blackhole" if blackhole else "active", propagated=not blackhole))
+    tgw = TransitGateway("tgw-1", attachments, (("tgw-rtb", routes),))
+    return Network.build([a, b], subnets, hosts, [OPEN], route_tables=tables, transit_gateways=[tgw])
+
+
+def test_a_transit_gateway_routes_between_attached_vpcs_by_its_associated_table():
+    """§5.1: traffic arriving from an attachment is looked up in the table it is associated with."""
+    engine = Engine(tgw_network())
+    syn = engine.evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
+    assert syn.allowed and syn.receiver == "hb" and any(s.id == "tgw-1" for s in syn.trace)
+    assert engine.evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.1).allowed
+
+
+def test_a_subnet_in_a_zone_without_an_attachment_subnet_cannot_use_the_tgw():
+    """§5.2: an attachment names one subnet per zone; a subnet in another zone cannot use the TGW route."""
+    engine = Engine(tgw_network(zone_b="z2"))
+    assert engine.evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0).allowed  # sa is in z1, like att-a
+    reply = engine.evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.1)
+    assert reply.allowed  # att-b's own subnet sb is in z2, so sb itself is fine
+    net = tgw_network()
+    moved = Network.build(list(net.vpcs.values()), [*net.subnets.values(),
+                          Subnet("sa2", ip_network("10.0.2.0/24"), vpc="vpc-a", zone="z9")],
+                          [*net.hosts.values(), Host("ha2", ip_address("10.0.2.10"), "sa2", ("sg-open",))], [OPEN],
+                          route_tables=net.route_tables.values(), transit_gateways=net.transit_gateways.values())
+    verdict = Engine(moved).evaluate(Packet.tcp("10.0.2.10", 40000, "10.1.1.10", 22), 0.0)
+    assert not verdict.allowed and verdict.code == codes.TGW_NO_ATTACHMENT and "zone z9" in verdict_reason(verdict)
+
+
+def test_tgw_blackhole_and_missing_attachment():
+    """§5.1: static blackhole routes are first-class; a VPC needs an attachment to use the TGW."""
+    verdict = Engine(tgw_network(blackhole=True)).evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
+    assert not verdict.allowed and verdict.code == codes.BLACKHOLE_ROUTE
+    reply = Engine(tgw_network(attach_b=False)).evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.0)
+    assert not reply.allowed and reply.code == codes.TGW_NO_ATTACHMENT

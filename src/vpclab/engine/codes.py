@@ -24,4 +24,5 @@ NO_HOST_AT_DESTINATION = "NO_HOST_AT_DESTINATION"        # no interface holds th
 SOURCE_DEST_CHECK = "SOURCE_DEST_CHECK"                  # the source address is not the sender's
 BLACKHOLE_ROUTE = "BLACKHOLE_ROUTE"                      # the winning route's target is gone (state blackhole)
 PEERING_NOT_ACTIVE = "PEERING_NOT_ACTIVE"                # the route's peering connection is not active
+TGW_NO_ATTACHMENT = "TGW_NO_ATTACHMENT"                  # no attachment of the VPC to that TGW (in the subnet's zone)
 ROUTE_TARGET_NOT_MODELLED = "ROUTE_TARGET_NOT_MODELLED"  # the route's target kind is not modelled yet

@@ -203,6 +203,8 @@ class Router:
             return self._to_internet(sender, src_subnet.name, chosen, dst, v6)
         if kind is TargetKind.PEERING:
             return self._to_peer(sender, src_subnet.name, chosen, dst, v6)
+        if kind is TargetKind.TRANSIT_GATEWAY:
+            return self._to_transit_gateway(sender, src_subnet.name, chosen, dst, v6)
         if kind in (TargetKind.VPN_GATEWAY, TargetKind.ENDPOINT):  # leaves the modelled network (§1.3, §6)
             return Route(sender=sender.name, nacl_out=src_subnet.name, table_route=chosen, via=chosen.target)
         return Route(drop_code=codes.ROUTE_TARGET_NOT_MODELLED, table_route=chosen,
@@ -241,6 +243,42 @@ class Router:
         if peer_vpc not in self.by_vpc:
             return Route(sender=sender.name, nacl_out=subnet, table_route=chosen, via=chosen.target)
         receiver = self.by_vpc[peer_vpc].get(dst)
+        if receiver is None:
+            return Route(drop_code=codes.NO_HOST_AT_DESTINATION, table_route=chosen, facts={"address": _ip(dst, v6)})
+        return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name, nacl_out=subnet,
+                     nacl_in=receiver.subnet, table_route=chosen, via=chosen.target)
+
+    def _to_transit_gateway(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
+        """Through a transit gateway (§5): the source VPC's attachment (with a subnet in the source subnet's zone,
+        §5.2), the TGW route table that attachment is associated with (longest prefix), then the target attachment:
+        a VPC's host, or out of the snapshot (VPN, Direct Connect, peering, a VPC not in it)."""
+        network = self.network
+        facts = {"subnet": subnet, "address": _ip(dst, v6), "target": chosen.target}
+        tgw = network.transit_gateways.get(chosen.target)
+        source = network.subnets[subnet]
+        attachment = None if tgw is None else next(
+            (a for a in tgw.attachments if a.type == "vpc" and a.resource == source.vpc and a.state == "available"),
+            None)
+        if tgw is None or attachment is None:
+            return Route(drop_code=codes.TGW_NO_ATTACHMENT, table_route=chosen, facts=facts | {"vpc": source.vpc})
+        zones = {network.subnets[s].zone for s in attachment.subnets if s in network.subnets}
+        if source.zone and zones and source.zone not in zones:
+            return Route(drop_code=codes.TGW_NO_ATTACHMENT, table_route=chosen,
+                         facts=facts | {"vpc": source.vpc, "zone": source.zone, "attachment": attachment.id})
+        routes = dict(tgw.route_tables).get(attachment.route_table or "", ())
+        address = _address(dst, v6)
+        best = max((r for r in routes if address.version == r.destination.version and address in r.destination),
+                   key=lambda r: (r.destination.prefixlen, not r.propagated), default=None)
+        facts |= {"attachment": attachment.id, "tgw_route_table": attachment.route_table or ""}
+        if best is None:
+            return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION, table_route=chosen, facts=facts | {"why": "tgw"})
+        if best.state == "blackhole" or best.attachment is None:
+            return Route(drop_code=codes.BLACKHOLE_ROUTE, table_route=chosen,
+                         facts=facts | {"destination": str(best.destination), "target": chosen.target})
+        target = next((a for a in tgw.attachments if a.id == best.attachment), None)
+        if target is None or target.type != "vpc" or target.resource not in self.by_vpc:
+            return Route(sender=sender.name, nacl_out=subnet, table_route=chosen, via=chosen.target)
+        receiver = self.by_vpc[target.resource].get(dst)
         if receiver is None:
             return Route(drop_code=codes.NO_HOST_AT_DESTINATION, table_route=chosen, facts={"address": _ip(dst, v6)})
         return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name, nacl_out=subnet,

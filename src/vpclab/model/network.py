@@ -162,7 +162,8 @@ class Network:
     def build(cls, vpc: Vpc | Iterable[Vpc], subnets: Iterable[Subnet] = (), hosts: Iterable[Host] = (),
               security_groups: Iterable[SecurityGroup] = (), nacls: Iterable[NetworkAcl] = (),
               prefix_lists: Iterable[PrefixList] = (), route_tables: Iterable[RouteTable] = (),
-              gateways: Iterable[Gateway] = (), peerings: Iterable[Peering] = ()) -> "Network":
+              gateways: Iterable[Gateway] = (), peerings: Iterable[Peering] = (),
+              transit_gateways: Iterable[TransitGateway] = ()) -> "Network":
         """Assemble and validate a network; the default NACL (allow all) is added unless given."""
         vpcs = [vpc] if isinstance(vpc, Vpc) else list(vpc)
         nacl_map = {n.id: n for n in nacls}
@@ -170,7 +171,8 @@ class Network:
         nacl_map.setdefault(DEFAULT_NACL, NetworkAcl.default(DEFAULT_NACL, ipv6=ipv6, origin=vpcs[0].origin))
         network = cls(_by_name(vpcs, "id"), _by_name(subnets, "name"), _by_name(hosts, "name"),
                       _by_name(security_groups, "id"), FrozenMap(nacl_map), _by_name(prefix_lists, "id"),
-                      _by_name(route_tables, "id"), _by_name(gateways, "id"), peerings=_by_name(peerings, "id"))
+                      _by_name(route_tables, "id"), _by_name(gateways, "id"), peerings=_by_name(peerings, "id"),
+                      transit_gateways=_by_name(transit_gateways, "id"))
         network.validate()
         return network
 

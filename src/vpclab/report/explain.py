@@ -128,10 +128,18 @@ def _route_reason(step: Step) -> str:
     if code == codes.PEERING_NOT_ACTIVE:
         return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']}, which is not an active "
                 f"peering connection (state {facts['state']})")
+    if code == codes.TGW_NO_ATTACHMENT:
+        if facts.get("zone"):
+            return (f"{facts['target']}'s attachment {facts['attachment']} has no subnet in zone {facts['zone']}, "
+                    f"so subnet {facts['subnet']} cannot use the transit gateway")
+        return f"VPC {facts['vpc']} has no available attachment to {facts['target']}"
     if code == codes.ROUTE_TARGET_NOT_MODELLED:
         return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']} ({facts['kind']}), "
                 "which vpclab does not model yet: the verdict stops here")
     why = facts.get("why")
+    if why == "tgw":
+        return (f"transit gateway route table {facts['tgw_route_table'] or '(none associated)'} of attachment "
+                f"{facts['attachment']} has no route to {facts['address']}")
     if why == "no-route":
         return f"subnet {facts['subnet']}'s route table has no route to {facts['address']}"
     if why == "private-subnet":
