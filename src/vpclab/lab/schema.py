@@ -12,6 +12,7 @@ from pydantic import Field
 from vpclab.load.spec import NaclRuleSpec, Name, NetworkSpec, SgRuleSpec, Strict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+Data = Annotated[str, Field(min_length=1)]  # the backends recognise a delivery by its data
 
 
 class LabHeader(Strict):
@@ -46,7 +47,7 @@ class ConnectStep(Strict):
 
 class SendStep(Strict):
     conn: Name
-    data: str = "data"
+    data: Data = "data"
     side: Literal["client", "server"] = Field("client", alias="from")
     expect: Literal["delivered", "dropped"] | None = None
 
@@ -79,7 +80,7 @@ class UdpStep(Strict):
     to: Name
     port: Port
     sport: Port | None = None
-    data: str = "data"
+    data: Data = "data"
     expect: Literal["delivered", "dropped"] | None = None
 
 

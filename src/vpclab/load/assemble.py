@@ -70,9 +70,12 @@ class Assembler(Checker):
         try:
             network.validate()
         except ModelError as error:
+            # a host in a subnet that failed cannot be checked against it: none of its problems are reported
+            homeless = {("hosts", h.name) for h in hosts if h.subnet in self.failed.get("subnets", ())}
             for problem in error.problems:
-                if not self.consequence(problem.message):
-                    self.fail(model_path(problem.field), problem.message)
+                path = model_path(problem.field)
+                if not self.consequence(problem.message) and path[:2] not in homeless:
+                    self.fail(path, problem.message)
             return None
         return network if clean else None
 
