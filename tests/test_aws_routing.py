@@ -113,8 +113,10 @@ def peered(state: str = "active", back_route: bool = True, blackhole_origin: Ori
     """vpc-a 10.0.0.0/16 and vpc-b 10.1.0.0/16 peered by pcx-1; each routes the other's CIDR to it."""
     a = Vpc(ip_network("10.0.0.0/16"), id="vpc-a")
     b = Vpc(ip_network("10.1.0.0/16"), id="vpc-b")
-    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"), Subnet("sb", ip_network("10.1.1.0/24"), vpc="vpc-b")]
-    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
+    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"),
+               Subnet("sb", ip_network("10.1.1.0/24"), vpc="vpc-b")]
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)),
+             Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
     table_a = RouteTable("rtb-a", "vpc-a", (Route(ip_network("10.0.0.0/16"), "local"),
                                             Route(ip_network("10.1.0.0/16"), "pcx-1"),
                                             Route(ip_network("10.9.0.0/16"), "pcx-old", "blackhole",
@@ -148,7 +150,8 @@ def test_without_a_route_back_the_reply_has_no_route():
 
 def test_a_peering_that_is_not_active_carries_nothing():
     """§4: traffic flows only when the connection is active."""
-    verdict = Engine(peered(state="pending-acceptance")).evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
+    engine = Engine(peered(state="pending-acceptance"))
+    verdict = engine.evaluate(Packet.tcp("10.0.1.10", 40000, "10.1.1.10", 22), 0.0)
     assert not verdict.allowed and verdict.code == codes.PEERING_NOT_ACTIVE
 
 
@@ -179,9 +182,11 @@ def test_overlapping_vpcs_keep_their_own_addresses():
     """§4 (overlaps are allowed between VPCs that are not peered): the same private IP in two VPCs."""
     a = Vpc(ip_network("10.0.0.0/16"), id="vpc-a")
     b = Vpc(ip_network("10.0.0.0/16"), id="vpc-b")
-    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"), Subnet("sb", ip_network("10.0.1.0/24"), vpc="vpc-b"),
+    subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a"),
+               Subnet("sb", ip_network("10.0.1.0/24"), vpc="vpc-b"),
                Subnet("sa2", ip_network("10.0.2.0/24"), vpc="vpc-a")]
-    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.0.1.10"), "sb", ("sg-open",)),
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)),
+             Host("hb", ip_address("10.0.1.10"), "sb", ("sg-open",)),
              Host("ha2", ip_address("10.0.2.10"), "sa2", ("sg-open",))]
     net = Network.build([a, b], subnets, hosts, [OPEN])
     verdict = Engine(net).evaluate(Packet.tcp("10.0.2.10", 40000, "10.0.1.10", 22), 0.0)
@@ -194,7 +199,8 @@ def tgw_network(zone_b: str = "z1", blackhole: bool = False, attach_b: bool = Tr
     b = Vpc(ip_network("10.1.0.0/16"), id="vpc-b")
     subnets = [Subnet("sa", ip_network("10.0.1.0/24"), vpc="vpc-a", zone="z1"),
                Subnet("sb", ip_network("10.1.1.0/24"), vpc="vpc-b", zone=zone_b)]
-    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)), Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
+    hosts = [Host("ha", ip_address("10.0.1.10"), "sa", ("sg-open",)),
+             Host("hb", ip_address("10.1.1.10"), "sb", ("sg-open",))]
     tables = [RouteTable("rtb-a", "vpc-a", (Route(ip_network("10.0.0.0/16"), "local"),
                                             Route(ip_network("10.0.0.0/8"), "tgw-1")), main=True),
               RouteTable("rtb-b", "vpc-b", (Route(ip_network("10.1.0.0/16"), "local"),

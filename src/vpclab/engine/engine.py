@@ -17,6 +17,7 @@ from vpclab.engine.conntrack import ConntrackTable, Entry, packet_key
 from vpclab.engine.decision import Decision, GateDecision, TrackedLookup
 from vpclab.engine.matcher import Span, lowest_bit
 from vpclab.engine.nacl import NaclPolicy
+from vpclab.engine.nat import NAT_PROTOCOLS, NatTable
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
 from vpclab.engine.paths import Route, Router
 from vpclab.engine.sg import SgPolicy, UntrackedMatch, compile_policy, untracked_matches
@@ -78,6 +79,7 @@ class Engine:
         self.config = config or EngineConfig()
         self._tables: dict[str, ConntrackTable] = {}
         self._untracked_seen: dict[tuple[int, ...], RuleRef] = {}
+        self._nat_tables: dict[str, NatTable] = {}
         self.network = network
         self.update(network)
 
@@ -159,8 +161,16 @@ class Engine:
         if route.drop_code is not None or route.service is not None:
             return Decision(p, route, (), None if route.drop_code else p)
         gates: list[GateDecision] = []
+        if route.nat is not None and route.nat_inbound:  # a reply to a NAT gateway: its translation is state
+            subnet = self.network.nat_gateways[route.nat].subnet
+            return Decision(p, route, (self._nacl_gate(subnet, INGRESS, _translated(p, route)),), None)
         if route.sender is not None:
             gates.append(self._sg_gate(self._enis[route.sender], EGRESS, p))
+        if route.nat is not None:  # through a NAT gateway: its subnet's NACL in (unless the same subnet) and out
+            subnet = self.network.nat_gateways[route.nat].subnet
+            gates += [self._nacl_gate(s, d, p) for s, d, _ in self._crossings(route.nacl_out or "", subnet, p)]
+            gates.append(self._nacl_gate(subnet, EGRESS, p))
+            return Decision(p, route, tuple(gates), None)
         if route.nacl_out is not None:
             gates.append(self._nacl_gate(route.nacl_out, EGRESS, p))
         q = _translated(p, route)
@@ -210,6 +220,8 @@ class Engine:
                           origin=route.origin),) if explain else ()
             return Verdict(False, route.drop_code, steps, where="route", facts=route.facts)
         trace: list[Step] | None = [] if explain else None
+        if route.nat is not None:
+            return self._via_nat(route, p, now, trace)
         if route.service is not None:
             if trace is not None:
                 trace.append(Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE, packet=p,
@@ -246,6 +258,86 @@ class Engine:
                 return _dropped(trace, code, f"{receiver.name} ingress")
         return Verdict(True, code, tuple(trace) if trace is not None else (), q, route.delivered_to)
 
+    # ---- NAT gateways ------------------------------------------------------------------------------------
+
+    def _via_nat(self, route: Route, p: Packet, now: float, trace: list[Step] | None) -> Verdict:
+        """A path through a NAT gateway (aws-routing-terraform.md §3): the gateway has no security group; the
+        NACLs of its subnet apply on the way in and out; replies are translated back only for flows started
+        inside; flows through it are always tracked on the instance (aws-semantics.md §2.3)."""
+        nat = self.network.nat_gateways[route.nat or ""]
+        table = self._nat_tables.setdefault(nat.id, NatTable(int(nat.private_ip)))
+        if p.proto not in NAT_PROTOCOLS:
+            if trace is not None:
+                trace.append(Step("route", nat.id, "deny", codes.NAT_PROTOCOL, packet=p, origin=nat.origin))
+            return _dropped(trace, codes.NAT_PROTOCOL, nat.id)
+        if route.nat_inbound:
+            return self._nat_inbound(route, nat.subnet, table, p, now, trace)
+        sender = self._enis[route.sender or ""]
+        code = self._sg(sender, EGRESS, sender.egress, p, now, trace, untracked_ok=False)
+        if code is not _TRACKED and code not in ALLOWING:
+            return _dropped(trace, code, f"{sender.name} egress")
+        for subnet, direction, packet in self._crossings(route.nacl_out or "", nat.subnet, p):
+            refused = self._nacl(self._nacl_policy(subnet, direction), subnet, packet,
+                                 packet.dst if direction is EGRESS else packet.src, trace)
+            if refused is not None:
+                return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {subnet} {direction}", refused)
+        q = table.outbound(p, now)
+        if trace is not None:
+            trace.append(Step("route", nat.id, "info", codes.NAT_TRANSLATION, packet=p, origin=nat.origin,
+                              facts={"translated": q}))
+        refused = self._nacl(self._nacl_out[nat.subnet], nat.subnet, q, q.dst, trace)
+        if refused is not None:
+            return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {nat.subnet} egress", refused)
+        if route.igw and route.new_src is not None:
+            r = q._replace(src=route.new_src)
+            if trace is not None:
+                trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=q, facts={"translated": r}))
+            q = r
+        elif route.via is not None and trace is not None:
+            trace.append(Step("route", route.via, "info", codes.ROUTE_VIA, packet=q, origin=route.origin,
+                              facts={"target": route.via, "delivered": ""}))
+        return Verdict(True, code, tuple(trace) if trace is not None else (), q, route.delivered_to)
+
+    def _nat_inbound(self, route: Route, nat_subnet: str, table: NatTable, p: Packet, now: float,
+                     trace: list[Step] | None) -> Verdict:
+        """A packet to a NAT gateway's Elastic IP: through the IGW to the gateway, translated back to the inside
+        host of a live flow (else dropped: no unsolicited inbound), then that host's subnet and group."""
+        q = p._replace(dst=route.new_dst if route.new_dst is not None else p.dst)
+        if trace is not None:
+            trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=p, facts={"translated": q}))
+        refused = self._nacl(self._nacl_in[nat_subnet], nat_subnet, q, q.src, trace)
+        if refused is not None:
+            return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {nat_subnet} ingress", refused)
+        r = table.inbound(q, now)
+        if r is None:
+            if trace is not None:
+                trace.append(Step("route", route.nat or "", "deny", codes.NAT_NO_MAPPING, packet=q))
+            return _dropped(trace, codes.NAT_NO_MAPPING, route.nat or "")
+        if trace is not None:
+            trace.append(Step("route", route.nat or "", "info", codes.NAT_TRANSLATION, packet=q,
+                              facts={"translated": r}))
+        receiver = self.router.by_vpc[self.network.subnets[nat_subnet].vpc].get(r.dst)
+        if receiver is None:
+            return _dropped(trace, codes.NO_HOST_AT_DESTINATION, "route")
+        for subnet, direction, packet in self._crossings(nat_subnet, receiver.subnet or "", r):
+            refused = self._nacl(self._nacl_policy(subnet, direction), subnet, packet,
+                                 packet.dst if direction is EGRESS else packet.src, trace)
+            if refused is not None:
+                return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {subnet} {direction}", refused)
+        eni = self._enis[receiver.name]
+        code = self._sg(eni, INGRESS, eni.ingress, r, now, trace, untracked_ok=False)
+        if code is not _TRACKED and code not in ALLOWING:
+            return _dropped(trace, code, f"{eni.name} ingress")
+        return Verdict(True, code, tuple(trace) if trace is not None else (), r, receiver.name)
+
+    @staticmethod
+    def _crossings(src: str, dst: str, p: Packet) -> list[tuple[str, Direction, Packet]]:
+        """The NACL gates between two subnets: none within one subnet, else leaving `src` and entering `dst`."""
+        return [] if src == dst else [(src, EGRESS, p), (dst, INGRESS, p)]
+
+    def _nacl_policy(self, subnet: str, direction: Direction) -> NaclPolicy:
+        return self._nacl_in[subnet] if direction is INGRESS else self._nacl_out[subnet]
+
     # ---- security group gate: rule decision, then connection tracking --------------------------------
 
     @staticmethod
@@ -266,7 +358,7 @@ class Engine:
         return policy.rules[lowest_bit(mask)]
 
     def _sg(self, eni: Eni, direction: Direction, policy: SgPolicy, p: Packet, now: float,
-            trace: list[Step] | None) -> str:
+            trace: list[Step] | None, untracked_ok: bool = True) -> str:
         """Pass `p` through one ENI's security groups; returns an allowing code (ALLOWING) or the drop code."""
         table = eni.table
         key = packet_key(p)
@@ -293,7 +385,7 @@ class Engine:
             return self._sg_miss(eni, direction, policy, p, key, expired, now, trace)
         proto = p.proto
         role = eni.untracked_role(direction, p) if (proto == TCP or proto == UDP) and self.config.untracked_flows \
-            else None
+            and untracked_ok else None
         rule = self._admitting(policy, mask, role)
         if role is not None:
             memory = self._untracked_seen
@@ -350,7 +442,8 @@ class Engine:
         """Identifiers of live echo requests tracked between a reply's two addresses (to explain a mismatch)."""
         request = 8 if p.proto == ICMP else 128
         return [i for i in table.echo_ids_towards(p.dst, p.src, p.proto)
-                if (e := table.lookup((p.dst, p.src, p.proto, i, request))) is not None and not table.is_expired(e, now)]
+                if (e := table.lookup((p.dst, p.src, p.proto, i, request))) is not None
+                and not table.is_expired(e, now)]
 
     # ---- network ACL gate ----------------------------------------------------------------------------
 

@@ -65,6 +65,8 @@ class Route:
     facts: dict[str, str] = field(default_factory=dict)
     table_route: ModelRoute | None = None  # the route table entry the path took (None within a subnet)
     via: str | None = None  # a gateway the packet leaves the modelled network through (vgw-…, vpce-…, pcx-…)
+    nat: str | None = None  # a NAT gateway on the path: outbound (source NAT), or `nat_inbound` (a reply to it)
+    nat_inbound: bool = False
 
     @property
     def origin(self) -> Origin | None:
@@ -110,6 +112,7 @@ class Router:
                     self.private.setdefault(int(address), host)
             if host.public_ip is not None:
                 self.public[int(host.public_ip)] = host
+        self.nat_public = {int(n.public_ip): n for n in network.nat_gateways.values() if n.public_ip is not None}
         self.services = service_map(network.vpc)
         prefix_lists = {pid: pl.cidrs for pid, pl in network.prefix_lists.items()}
         self.tables = {t.id: RouteLookup(t, prefix_lists) for t in network.route_tables.values()}
@@ -205,6 +208,8 @@ class Router:
             return self._to_peer(sender, src_subnet.name, chosen, dst, v6)
         if kind is TargetKind.TRANSIT_GATEWAY:
             return self._to_transit_gateway(sender, src_subnet.name, chosen, dst, v6)
+        if kind is TargetKind.NAT_GATEWAY and not v6 and chosen.target in network.nat_gateways:
+            return self._to_nat(sender, src_subnet.name, chosen, dst)
         if kind in (TargetKind.VPN_GATEWAY, TargetKind.ENDPOINT):  # leaves the modelled network (§1.3, §6)
             return Route(sender=sender.name, nacl_out=src_subnet.name, table_route=chosen, via=chosen.target)
         return Route(drop_code=codes.ROUTE_TARGET_NOT_MODELLED, table_route=chosen,
@@ -217,7 +222,8 @@ class Router:
         new_src = None
         if not v6:
             if sender.public_ip is None:
-                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, table_route=chosen, facts={"host": sender.name})
+                return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, table_route=chosen,
+                             facts={"host": sender.name})
             new_src = int(sender.public_ip)
         target = self.public.get(dst) if not v6 else None
         if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
@@ -284,7 +290,32 @@ class Router:
         return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name, nacl_out=subnet,
                      nacl_in=receiver.subnet, table_route=chosen, via=chosen.target)
 
+    def _to_nat(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int) -> Route:
+        """Through a NAT gateway (§3): on to what the NAT subnet's table routes the destination to — the internet
+        gateway for a public NAT gateway (source NAT to its Elastic IP), or a VPN/transit gateway or peering."""
+        nat = self.network.nat_gateways[chosen.target]
+        onward = self._table_route(nat.subnet, dst, False)
+        facts = {"subnet": nat.subnet, "address": _ip(dst, False), "target": chosen.target}
+        if onward is None:
+            return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION, table_route=chosen, facts=facts | {"why": "no-route"})
+        if onward.blackhole:
+            return Route(drop_code=codes.BLACKHOLE_ROUTE, table_route=onward,
+                         facts=facts | {"destination": str(onward.destination), "target": onward.target})
+        if onward.kind is TargetKind.INTERNET_GATEWAY:
+            if nat.connectivity != "public" or nat.public_ip is None:  # §3: a private NAT GW to an IGW is dropped
+                return Route(drop_code=codes.NAT_PRIVATE_TO_IGW, table_route=onward, facts=facts)
+            outsider = self.internet.get(dst)
+            return Route(sender=sender.name, delivered_to=outsider.name if outsider else None, nacl_out=subnet,
+                         nat=nat.id, new_src=int(nat.public_ip), igw=True, table_route=chosen)
+        if onward.kind in (TargetKind.VPN_GATEWAY, TargetKind.TRANSIT_GATEWAY, TargetKind.PEERING):
+            return Route(sender=sender.name, nacl_out=subnet, nat=nat.id, via=onward.target, table_route=chosen)
+        return Route(drop_code=codes.ROUTE_TARGET_NOT_MODELLED, table_route=onward,
+                     facts=facts | {"target": onward.target, "kind": str(onward.kind)})
+
     def _from_internet(self, outsider: Host, dst: int, v6: bool) -> Route:
+        nat = self.nat_public.get(dst) if not v6 else None
+        if nat is not None:  # a reply to a NAT gateway's Elastic IP: the IGW maps it to the gateway's private IP
+            return Route(nat=nat.id, nat_inbound=True, igw=True, new_dst=int(nat.private_ip))
         target = self.private.get(dst) if v6 else self.public.get(dst)
         if target is None:
             if dst in self.internet:

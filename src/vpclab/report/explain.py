@@ -128,6 +128,17 @@ def _route_reason(step: Step) -> str:
     if code == codes.PEERING_NOT_ACTIVE:
         return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']}, which is not an active "
                 f"peering connection (state {facts['state']})")
+    if code == codes.NAT_TRANSLATION and step.packet is not None:
+        before, after = step.packet, facts["translated"]
+        return (f"NAT gateway {step.id}: {before.endpoint('src')} → {before.endpoint('dst')} becomes "
+                f"{after.endpoint('src')} → {after.endpoint('dst')}")
+    if code == codes.NAT_NO_MAPPING:
+        return f"NAT gateway {step.id} forwards only replies to flows started inside; this answers none"
+    if code == codes.NAT_PROTOCOL:
+        return f"NAT gateway {step.id} carries TCP, UDP and ICMP only"
+    if code == codes.NAT_PRIVATE_TO_IGW:
+        return (f"subnet {facts['subnet']} routes the private NAT gateway {facts['target']}'s traffic to an "
+                "internet gateway, which drops it")
     if code == codes.TGW_NO_ATTACHMENT:
         if facts.get("zone"):
             return (f"{facts['target']}'s attachment {facts['attachment']} has no subnet in zone {facts['zone']}, "
