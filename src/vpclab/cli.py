@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -176,6 +177,32 @@ def icmp(send_request: str = typer.Option(None, "--send-request", metavar="IP", 
     from vpclab.kernel.icmp import run_icmp_command
 
     raise typer.Exit(run_icmp_command(send_request, send_reply, receive, ident, seq, count, timeout))
+
+
+@app.command()
+def collect(output: Path = typer.Option(..., "--output", "-o", help="The snapshot folder to write (created)."),
+            profile: str = typer.Option(None, "--profile", help="An AWS CLI profile (default: the usual chain)."),
+            region: list[str] = typer.Option(None, "--region", "-r",
+                                             help="A region to describe (repeatable; default: the profile's).")) -> None:
+    """Describe live AWS into a snapshot folder, with read-only calls only; every analysis then runs offline."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    from vpclab.load.collect import collect as run_collect
+
+    try:
+        session = boto3.Session(profile_name=profile)
+        result = run_collect(session, region, output, on_file=lambda path: err.print(f"wrote {path}", style="dim"))
+    except ProfileNotFound as error:
+        typer.echo(f"{error}: expected a profile of ~/.aws/config", err=True)
+        raise typer.Exit(2) from None
+    except InputError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
+    for warning in result.warnings:
+        typer.echo(str(warning), err=True)
+    typer.echo(f"{len(result.files)} files written to {output}")
 
 
 @lab_app.command("show")
