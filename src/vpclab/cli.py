@@ -52,11 +52,14 @@ def _load(name: str):  # type: ignore[no-untyped-def]
     from vpclab.lab.catalog import load
 
     try:
-        return load(name)
+        lab = load(name)
     except InputError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
+    for warning in lab.warnings:
+        typer.echo(str(warning), err=True)
+    return lab
 
 
 @lab_app.command("list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 
+from vpclab.errors import Problem
 from vpclab.lab import schema
 from vpclab.lab.steps import LabStep, StepChecker, declared_names
 from vpclab.lab.yamlsource import LabError, Source, located, parse
@@ -20,7 +21,7 @@ __all__ = ["Lab", "LabStep", "load_lab", "parse_lab"]
 
 @dataclass(frozen=True, slots=True)
 class Lab:
-    """A loaded lab: its identity, its starting network and its steps."""
+    """A loaded lab: its identity, its starting network, its steps and the warnings loading it gave."""
 
     name: str
     title: str
@@ -28,6 +29,7 @@ class Lab:
     network: Network
     steps: tuple[LabStep, ...]
     file: str
+    warnings: tuple[Problem, ...] = ()  # AWS quotas exceeded (a what-if): reported, the lab still runs
 
     @property
     def total_wait(self) -> float:
@@ -64,6 +66,11 @@ def _build(source: Source) -> Lab:
     spec = assembler.sections(schema.LabSpec, data)
     network = assembler.network(spec)
     steps = StepChecker(assembler, network, declared_names(data), source.line_of).steps(data.get("steps"))
-    if assembler.problems or network is None:
-        raise LabError(sorted(assembler.problems, key=lambda p: p.origin.line if p.origin and p.origin.line else 0))
-    return Lab(spec.lab, spec.title, spec.about, network, tuple(steps), source.file)
+    if assembler.errors or network is None:
+        raise LabError(_by_line(assembler.problems))
+    return Lab(spec.lab, spec.title, spec.about, network, tuple(steps), source.file,
+               tuple(_by_line(assembler.warnings)))
+
+
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.origin.line if p.origin and p.origin.line else 0)

@@ -15,6 +15,7 @@ from ipaddress import IPv4Address
 from vpclab.lab import schema
 from vpclab.load import Assembler, Path
 from vpclab.load.checker import EVERY
+from vpclab.load.quotas import quota_warnings
 from vpclab.model import Direction, Host, IPAddress, ModelError, Network, parse_ip
 from vpclab.model.protocols import ICMP_TYPES, ICMPV6, ICMPV6_TYPES, parse_icmp_type
 
@@ -237,7 +238,16 @@ class StepChecker:
             self.uncertain_after(action, error, path)
             return self.network
         self.network = network
+        if network is not None:
+            self.quotas(network, path)
         return network
+
+    def quotas(self, network: Network, path: Path) -> None:
+        """Warn, at the step, of the AWS quotas a change makes the network exceed (the others are warned of)."""
+        for key, problem in quota_warnings(network).items():
+            if key not in self.assembler.quotas:
+                self.assembler.quotas[key] = problem
+                self.assembler.warn(path, f"after this step, {problem.message}")
 
     def uncertain_after(self, action: str, error: ModelError, path: Path) -> None:
         """Report a change the model refused; after an earlier change failed, a rule to revoke, a duplicate or

@@ -12,9 +12,11 @@ from collections.abc import Callable, Mapping
 from ipaddress import IPv4Network, IPv6Network
 from typing import TypeVar
 
-from vpclab.errors import InputError
+from vpclab.errors import InputError, Problem
 from vpclab.load.checker import Checker, Locator
 from vpclab.load.problems import Path, guess_field, model_path
+from vpclab.load.quotas import Key, quota_warnings
+from vpclab.load.refusals import nacl_entry_refusal, sg_rule_refusal
 from vpclab.load.spec import HostSpec, NaclRuleSpec, NaclSpec, NetworkSpec, SgRuleSpec, SgSpec, SubnetSpec, VpcSpec
 from vpclab.model import (ConntrackSettings, Direction, Host, ModelError, NaclEntry, Network, NetworkAcl, PortRange,
                           PrefixList, SecurityGroup, SgRule, Subnet, Vpc, parse_cidr, parse_ip)
@@ -39,7 +41,11 @@ def assemble(data: Mapping[str, object], locate: Locator | None = None,
 
 class Assembler(Checker):
     """Builds model objects from checked specs, recording problems; a problem an object causes only because
-    another one failed is not reported again."""
+    another one failed is not reported again. AWS quotas the network exceeds are warnings (`quotas`)."""
+
+    def __init__(self, locate: Locator | None = None) -> None:
+        super().__init__(locate)
+        self.quotas: dict[Key, Problem] = {}
 
     def network(self, spec: types.SimpleNamespace) -> Network | None:
         """The network of checked sections (from `sections(NetworkSpec, data)`), or None after problems.
@@ -60,7 +66,7 @@ class Assembler(Checker):
         hosts = self.built("hosts", spec.hosts, self.host)
         if vpc is None or spec.hosts is None:
             return None
-        clean = not self.problems  # entries that failed their checks are missing from what follows
+        clean = not self.errors  # entries that failed their checks are missing from what follows
         network = Network(vpc, *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
             (subnets, "name"), (hosts, "name"), (groups, "id"),
             # AWS creates the default NACL with the VPC, so that is where vpclab cites it
@@ -77,7 +83,11 @@ class Assembler(Checker):
                 if not self.consequence(problem.message) and path[:2] not in homeless:
                     self.fail(path, problem.message)
             return None
-        return network if clean else None
+        if not clean:
+            return None
+        self.quotas = quota_warnings(network)
+        self.problems.extend(self.quotas.values())
+        return network
 
     def built(self, section: str, entries: dict[str, T] | None, make: Callable[[str, T], object | None]) -> list:
         """The objects `make` builds from a section's checked entries; the names of those it cannot build are
@@ -147,26 +157,31 @@ class Assembler(Checker):
         """One NACL entry from its spec (or plain data) at `path`, or None after reporting its problems."""
         origin = self.locate(path)
         return self._rule(path, NaclRuleSpec, data, lambda spec, icmp: NaclEntry.make(
-            spec.rule, spec.action, spec.proto, spec.cidr, spec.ports, icmp, origin=origin))
+            spec.rule, spec.action, spec.proto, spec.cidr, spec.ports, icmp, origin=origin), nacl_entry_refusal)
 
     def sg_rule(self, path: Path, data: SgRuleSpec | Mapping[str, object]) -> SgRule | None:
         """One security group rule from its spec (or plain data) at `path`, or None after reporting its problems."""
         origin = self.locate(path)
         return self._rule(path, SgRuleSpec, data, lambda spec, icmp: SgRule.make(
             spec.proto, spec.ports, cidr=spec.cidr, sg=spec.sg, prefix_list=spec.prefix_list, icmp=icmp,
-            description=spec.description, origin=origin))
+            description=spec.description, origin=origin), sg_rule_refusal)
 
-    def _rule(self, path: Path, model: type[RuleSpec], data: object,
-              make: Callable[[RuleSpec, dict | None], T]) -> T | None:
-        """Check `data` as `model`, then `make(spec, icmp)`; None after reporting the problems of either."""
+    def _rule(self, path: Path, model: type[RuleSpec], data: object, make: Callable[[RuleSpec, dict | None], T],
+              refusal: Callable[[RuleSpec, T], tuple[str, str] | None]) -> T | None:
+        """Check `data` as `model`, then `make(spec, icmp)`, then what AWS refuses of it; None after reporting."""
         spec = self.validate(model, data, path)
         if spec is None:
             return None
         try:
-            return make(spec, spec.icmp.model_dump() if spec.icmp else None)
+            made = make(spec, spec.icmp.model_dump() if spec.icmp else None)
         except ModelError as error:
             self.model_error(path + (guess_field(str(error), spec),), error)
             return None
+        refused = refusal(spec, made)
+        if refused is not None:
+            self.fail(path + (refused[0],), refused[1])
+            return None
+        return made
 
     def security_group(self, name: str, spec: SgSpec, ipv6: bool) -> SecurityGroup | None:
         """A group; without `egress` it gets AWS's default allow-all egress, placed where the group is."""

@@ -51,6 +51,10 @@ class Checker:
         """Record a problem with the value at `path`."""
         self.problems.append(Problem(field_name(path), message, self.locate(path)))
 
+    def warn(self, path: Path, message: str) -> None:
+        """Record a warning about the value at `path`: reported, and the input is still used."""
+        self.problems.append(Problem(field_name(path), message, self.locate(path), "warning"))
+
     def model_error(self, path: Path, error: ModelError) -> None:
         """Record a model error's problems, their field names placed under `path`."""
         for problem in error.problems:
@@ -123,8 +127,17 @@ class Checker:
                 checked[name] = value
         return checked
 
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """What is reported although the input is used (an AWS quota exceeded)."""
+        return [p for p in self.problems if p.severity == "warning"]
+
     def result(self, value: T | None, error: type[InputError] = InputError) -> T:
-        """`value`, or every problem recorded raised together as one `error`."""
-        if self.problems or value is None:
+        """`value`, or every problem recorded raised together as one `error` (warnings alone raise nothing)."""
+        if self.errors or value is None:
             raise error(self.problems)
         return value
