@@ -52,8 +52,8 @@ def run(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> dict[str, object
         rules = len(lab.network.security_groups["sg-big"].ingress)
         if rules != size:
             raise AssertionError(f"loaded {rules} rules, expected {size}")
-        timings = measure_interleaved({"parse_lab": (lambda: parse_lab(text, "big.yaml"), 1),
-                                       "yaml": (lambda: yamlsource.parse(text, "big.yaml"), 1)}, rounds)
+        timings = measure_interleaved({"parse_lab": (lambda text=text: parse_lab(text, "big.yaml"), 1),
+                                       "yaml": (lambda text=text: yamlsource.parse(text, "big.yaml"), 1)}, rounds)
         row: dict[str, object] = {"rules": size, "lines": text.count("\n"), "bytes": len(text),
                                   "parse_lab": timings["parse_lab"].to_dict(), "yaml": timings["yaml"].to_dict(),
                                   "rest_median_s": round(timings["parse_lab"].median_s - timings["yaml"].median_s, 4)}

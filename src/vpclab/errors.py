@@ -58,11 +58,25 @@ class Problem:
         return f"{where}: {prefix}{text}" if where else f"{prefix}{text}"
 
 
+class ProblemList:
+    """Something that holds `problems`: which of them are errors, and which only warnings."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
 class VpclabError(Exception):
     """The root of every error vpclab raises on purpose."""
 
 
-class InputError(VpclabError, ValueError):
+class InputError(ProblemList, VpclabError, ValueError):
     """Bad input, with every problem found so a user can fix them all in one pass (CLI: exit status 2)."""
 
     def __init__(self, problems: "list[Problem] | Problem | str", field: str = "") -> None:
@@ -73,14 +87,6 @@ class InputError(VpclabError, ValueError):
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems) if any(p.origin for p in self.problems)
                          else "; ".join(str(p) for p in self.problems))
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 class BackendError(VpclabError):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from vpclab.errors import InputError, Origin, Problem
+from vpclab.errors import InputError, Origin, Problem, ProblemList
 from vpclab.load.messages import pydantic_problems, unknown_key
 from vpclab.load.problems import Path, field_name, model_path
 from vpclab.model import ModelError
@@ -38,7 +38,7 @@ def _adapter(annotation: object) -> TypeAdapter:
     return TypeAdapter(annotation)
 
 
-class Checker:
+class Checker(ProblemList):
     """Records problems instead of stopping at the first, so a user can fix them all in one pass; remembers the
     entries that failed, so what only fails because of them is not reported again."""
 
@@ -126,15 +126,6 @@ class Checker:
             else:
                 checked[name] = value
         return checked
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """What is reported although the input is used (an AWS quota exceeded)."""
-        return [p for p in self.problems if p.severity == "warning"]
 
     def result(self, value: T | None, error: type[InputError] = InputError) -> T:
         """`value`, or every problem recorded raised together as one `error` (warnings alone raise nothing)."""
