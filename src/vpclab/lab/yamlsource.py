@@ -99,7 +99,8 @@ def _hint(text: str, mark: yaml.Mark | None) -> str:
         return ""
     lines = text.splitlines()
     line = lines[mark.line] if mark.line < len(lines) else ""
-    if "\t" in line:
+    indent = line[:len(line) - len(line.lstrip())]
+    if "\t" in indent or line[mark.column:mark.column + 1] == "\t":
         return ": YAML indents with spaces, never tabs: replace the tab on this line with spaces"
     if line[mark.column:].startswith(":") or re.search(r"[:,\[{]\s*::", line):
         return (": inside { } or [ ], a value that starts with ':' (an IPv6 CIDR such as ::/0) must be quoted: "
