@@ -62,6 +62,7 @@ class StepChecker:
     uncertain: bool = False  # a change failed: what depends on the network's state is not reported again
 
     def steps(self, raw: object) -> list[LabStep]:
+        """The steps of the file's `steps:` that passed their checks; problems are recorded on the assembler."""
         if raw is None:
             return []
         if not isinstance(raw, list):
@@ -97,6 +98,7 @@ class StepChecker:
             self.uncertain = True
 
     def fail(self, path: Path, message: str) -> None:
+        """Record a problem, unless it is about a reference to an entry that failed (reported there)."""
         if not self.assembler.consequence(message):
             self.assembler.fail(path, message)
 
@@ -178,6 +180,7 @@ class StepChecker:
                         f"({', '.join(sorted(set(names)))})")
 
     def connect(self, index: int, spec: schema.ConnectStep, server: str | None, path: Path) -> None:
+        """A source port the sender can bind, and a name (`as`) no open connection holds."""
         if spec.sport is not None and ("tcp", spec.sport) in self.listening.get(spec.src, set()):
             self.fail(path + ("sport",), f"{spec.src} listens on tcp port {spec.sport}, so it cannot connect from "
                                          "it: expected another source port")
