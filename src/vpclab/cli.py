@@ -182,11 +182,49 @@ def icmp(send_request: str = typer.Option(None, "--send-request", metavar="IP", 
     raise typer.Exit(run_icmp_command(send_request, send_reply, receive, ident, seq, count, timeout))
 
 
+@app.command("import")
+def import_(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder (e.g. from vpclab collect), a "
+                                                      "Terraform JSON document (terraform show -json) or a lab file."),
+            as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md's import contract)."),
+            all_warnings: bool = typer.Option(False, "--warnings", help="List every warning, not only the first ten.")
+            ) -> None:
+    """Show what vpclab reads from a real configuration: VPCs, subnets, rules, routes, gateways, and its warnings."""
+    from vpclab.load.snapshot import import_report, load_snapshot
+
+    try:
+        report = import_report(load_snapshot(snapshot))
+    except InputError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=1))
+        return
+    table = Table("what", "count", title=f"{report['snapshot']} ({report['kind']})", title_justify="left")
+    for name, count in report["counts"].items():
+        table.add_row(name.replace("_", " "), str(count))
+    out.print(table)
+    vpcs = Table("vpc", "name", "cidrs", "subnets", "ENIs", "route tables", title="VPCs", title_justify="left")
+    for vid, vpc in report["by_vpc"].items():
+        vpcs.add_row(vid, vpc["name"], ", ".join(vpc["cidrs"]), str(vpc["subnets"]), str(vpc["enis"]),
+                     str(vpc["route_tables"]))
+    out.print(vpcs)
+    if report["added_defaults"]:
+        out.print("AWS defaults vpclab added: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                           for k, v in report["added_defaults"].items()))
+    warnings = report["warnings"]
+    for warning in warnings if all_warnings else warnings[:10]:
+        out.print(f"[yellow]warning[/] {warning['where']}: {warning['message']}", markup=True, highlight=False)
+    if len(warnings) > 10 and not all_warnings:
+        out.print(f"… and {len(warnings) - 10} more warnings (--warnings lists them all)")
+
+
 @app.command()
 def collect(output: Path = typer.Option(..., "--output", "-o", help="The snapshot folder to write (created)."),
             profile: str = typer.Option(None, "--profile", help="An AWS CLI profile (default: the usual chain)."),
             region: list[str] = typer.Option(None, "--region", "-r",
-                                             help="A region to describe (repeatable; default: the profile's).")) -> None:
+                                             help="A region to describe (repeatable; default: the profile's)."),
+            ) -> None:
     """Describe live AWS into a snapshot folder, with read-only calls only; every analysis then runs offline."""
     import boto3
     from botocore.exceptions import ProfileNotFound

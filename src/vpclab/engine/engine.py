@@ -92,6 +92,8 @@ class Engine:
         policies: dict[tuple[str, ...], tuple[SgPolicy, SgPolicy]] = {}
         enis: dict[str, Eni] = {}
         for host in network.vpc_hosts():
+            if not host.security_groups:  # an ENI AWS gives no group (NAT gateway, GWLB): no SG gate, no tracking
+                continue
             pair = policies.get(host.security_groups)
             if pair is None:
                 pair = policies[host.security_groups] = (
@@ -121,10 +123,10 @@ class Engine:
             route = self.router.route(p.src, p.dst, p.v6)
             path = self._paths[key] = (
                 route,
-                self._enis[route.sender] if route.sender is not None else None,
+                self._enis.get(route.sender) if route.sender is not None else None,
                 self._nacl_out[route.nacl_out] if route.nacl_out is not None else None,
                 self._nacl_in[route.nacl_in] if route.nacl_in is not None else None,
-                self._enis[route.receiver] if route.receiver is not None else None)
+                self._enis.get(route.receiver) if route.receiver is not None else None)
         return path
 
     # ---- published facts (renderers and backends format these; they never re-derive them) -------------
@@ -164,7 +166,7 @@ class Engine:
         if route.nat is not None and route.nat_inbound:  # a reply to a NAT gateway: its translation is state
             subnet = self.network.nat_gateways[route.nat].subnet
             return Decision(p, route, (self._nacl_gate(subnet, INGRESS, _translated(p, route)),), None)
-        if route.sender is not None:
+        if route.sender in self._enis:
             gates.append(self._sg_gate(self._enis[route.sender], EGRESS, p))
         if route.nat is not None:  # through a NAT gateway: its subnet's NACL in (unless the same subnet) and out
             subnet = self.network.nat_gateways[route.nat].subnet
@@ -176,7 +178,7 @@ class Engine:
         q = _translated(p, route)
         if route.nacl_in is not None:
             gates.append(self._nacl_gate(route.nacl_in, INGRESS, q))
-        if route.receiver is not None:
+        if route.receiver in self._enis:
             gates.append(self._sg_gate(self._enis[route.receiver], INGRESS, q))
         return Decision(p, route, tuple(gates), q)
 
@@ -188,10 +190,10 @@ class Engine:
         if route.drop_code is not None or route.service is not None:
             return ()
         lookups = []
-        if route.sender is not None:
+        if route.sender in self._tables:
             entry = self._tables[route.sender].live(p, now)
             lookups.append(TrackedLookup(route.sender, EGRESS, entry.snapshot(now) if entry else None))
-        if route.receiver is not None:
+        if route.receiver in self._tables:
             entry = self._tables[route.receiver].live(_translated(p, route), now)
             lookups.append(TrackedLookup(route.receiver, INGRESS, entry.snapshot(now) if entry else None))
         return tuple(lookups)
@@ -272,10 +274,12 @@ class Engine:
             return _dropped(trace, codes.NAT_PROTOCOL, nat.id)
         if route.nat_inbound:
             return self._nat_inbound(route, nat.subnet, table, p, now, trace)
-        sender = self._enis[route.sender or ""]
-        code = self._sg(sender, EGRESS, sender.egress, p, now, trace, untracked_ok=False)
-        if code is not _TRACKED and code not in ALLOWING:
-            return _dropped(trace, code, f"{sender.name} egress")
+        code = codes.ROUTE_LOCAL
+        sender = self._enis.get(route.sender or "")
+        if sender is not None:
+            code = self._sg(sender, EGRESS, sender.egress, p, now, trace, untracked_ok=False)
+            if code is not _TRACKED and code not in ALLOWING:
+                return _dropped(trace, code, f"{sender.name} egress")
         for subnet, direction, packet in self._crossings(route.nacl_out or "", nat.subnet, p):
             refused = self._nacl(self._nacl_policy(subnet, direction), subnet, packet,
                                  packet.dst if direction is EGRESS else packet.src, trace)
@@ -324,10 +328,12 @@ class Engine:
                                  packet.dst if direction is EGRESS else packet.src, trace)
             if refused is not None:
                 return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {subnet} {direction}", refused)
-        eni = self._enis[receiver.name]
-        code = self._sg(eni, INGRESS, eni.ingress, r, now, trace, untracked_ok=False)
-        if code is not _TRACKED and code not in ALLOWING:
-            return _dropped(trace, code, f"{eni.name} ingress")
+        code = codes.ROUTE_LOCAL
+        eni = self._enis.get(receiver.name)
+        if eni is not None:
+            code = self._sg(eni, INGRESS, eni.ingress, r, now, trace, untracked_ok=False)
+            if code is not _TRACKED and code not in ALLOWING:
+                return _dropped(trace, code, f"{eni.name} ingress")
         return Verdict(True, code, tuple(trace) if trace is not None else (), r, receiver.name)
 
     @staticmethod

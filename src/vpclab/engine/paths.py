@@ -106,10 +106,9 @@ class Router:
                 self.internet[int(host.ip)] = host
                 continue
             local = self.by_vpc[network.subnets[host.subnet or ""].vpc]
-            for address in (host.ip, host.ipv6):
-                if address is not None:
-                    local.setdefault(int(address), host)
-                    self.private.setdefault(int(address), host)
+            for address in host.private_addresses:
+                local.setdefault(int(address), host)
+                self.private.setdefault(int(address), host)
             if host.public_ip is not None:
                 self.public[int(host.public_ip)] = host
         self.nat_public = {int(n.public_ip): n for n in network.nat_gateways.values() if n.public_ip is not None}

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 import types
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Network, IPv6Network
 from typing import TypeVar
 
 from vpclab.errors import InputError, Problem
-from vpclab.load.checker import Checker, Locator
+from vpclab.load.checker import Locator
 from vpclab.load.problems import Path, guess_field, model_path
 from vpclab.load.quotas import Key, quota_warnings
 from vpclab.load.refusals import nacl_entry_refusal, sg_rule_refusal
-from vpclab.load.spec import HostSpec, NaclRuleSpec, NaclSpec, NetworkSpec, SgRuleSpec, SgSpec, SubnetSpec, VpcSpec
+from vpclab.load.routing import RoutingBuilder
+from vpclab.load.spec import (DocumentSpec, HostSpec, NaclRuleSpec, NaclSpec, NetworkSpec, PrefixListSpec, SgRuleSpec,
+                              SgSpec, SubnetSpec, VpcEntrySpec, VpcSpec)
 from vpclab.model import (ConntrackSettings, Direction, Host, ModelError, NaclEntry, Network, NetworkAcl, PortRange,
                           PrefixList, SecurityGroup, SgRule, Subnet, Vpc, parse_cidr, parse_ip)
 from vpclab.model.frozen import FrozenMap
@@ -39,13 +42,23 @@ def assemble(data: Mapping[str, object], locate: Locator | None = None,
     return assembler.result(assembler.network(assembler.sections(NetworkSpec, data)), error)
 
 
-class Assembler(Checker):
-    """Builds model objects from checked specs, recording problems; a problem an object causes only because
-    another one failed is not reported again. AWS quotas the network exceeds are warnings (`quotas`)."""
+def assemble_document(data: Mapping[str, object], locate: Locator | None = None) -> tuple[Network, Assembler]:
+    """An importer's network document (docs/network-data.md: several VPCs, route tables, gateways; AWS ids as
+    names) → the network, and the assembler with its warnings and the AWS defaults it added (`added`)."""
+    assembler = Assembler(locate, document=True)
+    return assembler.result(assembler.network(assembler.sections(DocumentSpec, data))), assembler
 
-    def __init__(self, locate: Locator | None = None) -> None:
+
+class Assembler(RoutingBuilder):
+    """Builds model objects from checked specs, recording problems; a problem an object causes only because
+    another one failed is not reported again. AWS quotas the network exceeds are warnings (`quotas`).
+
+    A lab's names are short words; a document's are AWS ids or Terraform addresses (`document=True`)."""
+
+    def __init__(self, locate: Locator | None = None, document: bool = False) -> None:
         super().__init__(locate)
         self.quotas: dict[Key, Problem] = {}
+        self.document = document
 
     def network(self, spec: types.SimpleNamespace) -> Network | None:
         """The network of checked sections (from `sections(NetworkSpec, data)`), or None after problems.
@@ -53,26 +66,34 @@ class Assembler(Checker):
         Every entry that passed its own checks is built, so cross-references are checked too; a reference to an
         entry that failed is not reported again.
         """
-        for section in SECTIONS:
-            for name in getattr(spec, section) or {}:
-                if not NAME.match(name):
-                    self.fail((section, name), f"{name!r} is not a valid name: expected letters, digits, - and _")
-        vpc = self.vpc(spec.vpc) if spec.vpc is not None else None
-        ipv6 = vpc is not None and vpc.ipv6_cidr is not None
-        subnets = self.built("subnets", spec.subnets, self.subnet)
+        if not self.document:
+            for section in SECTIONS:
+                for name in getattr(spec, section) or {}:
+                    if not NAME.match(name):
+                        self.fail((section, name), f"{name!r} is not a valid name: expected letters, digits, - and _")
+        vpcs = self.vpcs(spec)
+        ipv6 = any(v.ipv6_cidr is not None for v in vpcs.values())
+        sole = next(iter(vpcs)) if len(vpcs) == 1 else None
+        default_nacls = self.default_nacls(spec, vpcs, sole)
+        subnets = self.built("subnets", spec.subnets, lambda n, s: self.subnet(n, s, sole, default_nacls))
         nacls = self.built("nacls", spec.nacls, self.nacl)
         prefix_lists = self.built("prefix_lists", spec.prefix_lists, self.prefix_list)
         groups = self.built("security_groups", spec.security_groups, lambda n, g: self.security_group(n, g, ipv6))
         hosts = self.built("hosts", spec.hosts, self.host)
-        if vpc is None or spec.hosts is None:
+        if not vpcs or spec.hosts is None:
             return None
+        for vpc_id, acl in default_nacls.items():  # AWS creates the default NACL with the VPC: cited there
+            if not any(n.id == acl for n in nacls):
+                vpc = vpcs[vpc_id]
+                nacls.append(NetworkAcl.default(acl, ipv6=vpc.ipv6_cidr is not None, origin=vpc.origin))
+                self.added["default_nacls"] += 1
+        routing = self.routing(spec, vpcs) if self.document else {}
         clean = not self.errors  # entries that failed their checks are missing from what follows
-        network = Network(vpc, *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
-            (subnets, "name"), (hosts, "name"), (groups, "id"),
-            # AWS creates the default NACL with the VPC, so that is where vpclab cites it
-            (nacls + ([] if any(n.id == "default" for n in nacls) else
-                      [NetworkAcl.default(ipv6=ipv6, origin=vpc.origin)]), "id"),
-            (prefix_lists, "id"))))
+        network = Network(FrozenMap(vpcs), *(FrozenMap({getattr(o, k): o for o in objs}) for objs, k in (
+            (subnets, "name"), (hosts, "name"), (groups, "id"), (nacls, "id"), (prefix_lists, "id"))), **routing)
+        mains = sum(1 for t in network.route_tables if t not in routing.get("route_tables", {}))
+        if mains:
+            self.added["main_route_tables"] += mains
         try:
             network.validate()
         except ModelError as error:
@@ -88,6 +109,39 @@ class Assembler(Checker):
         self.quotas = quota_warnings(network)
         self.problems.extend(self.quotas.values())
         return network
+
+    def vpcs(self, spec: types.SimpleNamespace) -> dict[str, Vpc]:
+        """The lab's `vpc` (id `vpc`) and a document's `vpcs`."""
+        vpcs: dict[str, Vpc] = {}
+        if spec.vpc is not None:
+            vpc = self.vpc(spec.vpc)
+            if vpc is not None:
+                vpcs[vpc.id] = vpc
+        for vid, entry in (getattr(spec, "vpcs", None) or {}).items():
+            vpc = self.document_vpc(vid, entry)
+            if vpc is not None:
+                vpcs[vid] = vpc
+        if not vpcs and spec.vpc is None and not getattr(spec, "vpcs", None):
+            self.fail(("vpcs",), "expected at least one VPC (`vpc` or `vpcs`)")
+        return vpcs
+
+    def document_vpc(self, vid: str, entry: VpcEntrySpec) -> Vpc | None:
+        """A VPC of a document: its CIDRs in order, the first IPv4 one primary."""
+        path: Path = ("vpcs", vid)
+        v4 = [c for i, value in enumerate(entry.cidrs) if (c := self.cidr(path + ("cidrs", i), value, 4)) is not None]
+        v6 = [c for i, value in enumerate(entry.ipv6_cidrs)
+              if (c := self.cidr(path + ("ipv6_cidrs", i), value, 6)) is not None]
+        if not v4:
+            self.fail(path + ("cidrs",), "expected at least one IPv4 CIDR")
+            return None
+        return Vpc(v4[0], v6[0] if v6 else None, vid, self.locate(path), tuple(v4[1:]), tuple(v6[1:]),  # type: ignore[arg-type]
+                   entry.account, entry.region, entry.name)
+
+    def default_nacls(self, spec: types.SimpleNamespace, vpcs: dict[str, Vpc], sole: str | None) -> dict[str, str]:
+        """Each VPC's default NACL: the one the document marks `default`, else one vpclab adds (a lab's is
+        `default`)."""
+        marked = {(acl.vpc or sole): name for name, acl in (spec.nacls or {}).items() if acl.default}
+        return {vid: marked.get(vid) or ("default" if not self.document else f"acl-default-{vid}") for vid in vpcs}
 
     def built(self, section: str, entries: dict[str, T] | None, make: Callable[[str, T], object | None]) -> list:
         """The objects `make` builds from a section's checked entries; the names of those it cannot build are
@@ -120,18 +174,22 @@ class Assembler(Checker):
             return None
         return network
 
-    def subnet(self, name: str, spec: SubnetSpec) -> Subnet | None:
+    def subnet(self, name: str, spec: SubnetSpec, sole: str | None, default_nacls: dict[str, str]) -> Subnet | None:
         path: Path = ("subnets", name)
         cidr = self.cidr(path + ("cidr",), spec.cidr, 4)
         ipv6 = self.cidr(path + ("ipv6_cidr",), spec.ipv6_cidr, 6) if spec.ipv6_cidr else None
         if cidr is None:
             return None
-        return Subnet(name, cidr, ipv6, spec.nacl, spec.public, origin=self.locate(path))  # type: ignore[arg-type]
+        vpc = spec.vpc or sole or ""
+        nacl = spec.nacl or default_nacls.get(vpc, "default")
+        return Subnet(name, cidr, ipv6, nacl, spec.public, self.locate(path), vpc,  # type: ignore[arg-type]
+                      spec.zone, spec.name)
 
-    def prefix_list(self, name: str, cidrs: list[str]) -> PrefixList | None:
+    def prefix_list(self, name: str, cidrs: list[str] | PrefixListSpec) -> PrefixList | None:
         path: Path = ("prefix_lists", name)
         try:
-            return PrefixList.make(name, cidrs, origin=self.locate(path))
+            return PrefixList.make(name, cidrs.cidrs if isinstance(cidrs, PrefixListSpec) else cidrs,
+                                   origin=self.locate(path))
         except ModelError as error:
             self.model_error(path, error)
             return None
@@ -187,7 +245,11 @@ class Assembler(Checker):
         """A group; without `egress` it gets AWS's default allow-all egress, placed where the group is."""
         path: Path = ("security_groups", name)
         origin = self.locate(path)
-        ingress = [self.sg_rule(path + ("ingress", i), r) for i, r in enumerate(spec.ingress)]
+        if spec.default and spec.ingress is None and spec.egress is None:  # the VPC's default group, AWS's rules
+            self.added["default_group_rules"] += 1
+            group = SecurityGroup.new(name, ipv6=ipv6, description=spec.description, origin=origin)
+            return replace(group, ingress=(SgRule.make("-1", sg=name, origin=origin),))
+        ingress = [self.sg_rule(path + ("ingress", i), r) for i, r in enumerate(spec.ingress or [])]
         if spec.egress is None:
             egress: list[SgRule | None] = list(SecurityGroup.new(name, ipv6=ipv6, origin=origin).egress)
         else:
@@ -205,6 +267,15 @@ class Assembler(Checker):
 
     def host(self, name: str, spec: HostSpec) -> Host | None:
         path: Path = ("hosts", name)
+        if spec.ip is None and not spec.internet:
+            if self.document:
+                self.warn(path, f"{name} has no private address yet (known only after apply): left out, so it is "
+                                "no member of its groups here")
+                return None
+            present = "ip" in spec.model_fields_set  # written without a value, or not at all
+            self.fail(path + ("ip",), ("this key has no value" if present else "this key is required")
+                      + ": expected an IPv4 address such as 198.18.1.10")
+            return None
         ok = True
         addresses = {}
         for key in ("ip", "public_ip", "ipv6"):
@@ -245,6 +316,9 @@ class Assembler(Checker):
             ok = False
         if not ok:
             return None
+        secondary = tuple(parse_ip(a) for a in spec.secondary_ips)
+        ipv6 = addresses.get("ipv6") or (parse_ip(spec.ipv6_addresses[0]) if spec.ipv6_addresses else None)
         return Host(name, addresses["ip"], spec.subnet, tuple(spec.security_groups), addresses.get("public_ip"),
-                    addresses.get("ipv6"), conntrack, spec.icmp_echo_ignore, ports, spec.internet,
-                    origin=self.locate(path))
+                    ipv6, conntrack, spec.icmp_echo_ignore, ports, spec.internet,  # type: ignore[arg-type]
+                    origin=self.locate(path), instance=spec.instance, interface_type=spec.interface_type,
+                    source_dest_check=spec.source_dest_check, label=spec.name, secondary_ips=secondary)

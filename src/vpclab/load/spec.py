@@ -24,8 +24,13 @@ class VpcSpec(Strict):
 class SubnetSpec(Strict):
     cidr: str
     ipv6_cidr: str | None = None
-    nacl: Name = "default"
+    nacl: Name | None = None  # None: the VPC's default NACL
     public: bool = False
+    vpc: Name | None = None  # None: the network's only VPC
+    zone: str = ""
+    name: str = ""
+    account: str = ""
+    region: str = ""
 
 
 class IcmpSpec(Strict):
@@ -45,6 +50,11 @@ class NaclRuleSpec(Strict):
 class NaclSpec(Strict):
     ingress: list[NaclRuleSpec] = []
     egress: list[NaclRuleSpec] = []
+    vpc: Name | None = None
+    default: bool = False  # the VPC's default NACL
+    name: str = ""
+    account: str = ""
+    region: str = ""
 
 
 class SgRuleSpec(Strict):
@@ -58,9 +68,14 @@ class SgRuleSpec(Strict):
 
 
 class SgSpec(Strict):
-    ingress: list[SgRuleSpec] = []
+    ingress: list[SgRuleSpec] | None = None  # None: none, or for the VPC's default group AWS's rules
     egress: list[SgRuleSpec] | None = None  # None: AWS's default allow-all egress
     description: str = ""
+    vpc: Name | None = None
+    name: str = ""
+    default: bool = False  # the VPC's default group
+    account: str = ""
+    region: str = ""
 
 
 class ConntrackSpec(Strict):
@@ -72,7 +87,7 @@ class ConntrackSpec(Strict):
 
 
 class HostSpec(Strict):
-    ip: str
+    ip: str | None = None  # None only in documents (an address Terraform knows after apply): left out, warned
     subnet: Name | None = None
     public_ip: str | None = None
     ipv6: str | None = None
@@ -81,6 +96,130 @@ class HostSpec(Strict):
     icmp_echo_ignore: bool = False
     ephemeral_ports: int | str = "32768-60999"
     internet: bool = False
+    secondary_ips: list[str] = []
+    public_ips: dict[str, str] = {}
+    public_ip_unknown: bool = False
+    ipv6_addresses: list[str] = []
+    instance: str | None = None
+    interface_type: str = "interface"
+    source_dest_check: bool = True
+    requester_managed: bool = False
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class PrefixListSpec(Strict):
+    cidrs: list[str]
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class VpcEntrySpec(Strict):
+    """One VPC of a network document's `vpcs` (docs/network-data.md)."""
+
+    cidrs: list[str]
+    ipv6_cidrs: list[str] = []
+    account: str = ""
+    region: str = ""
+    name: str = ""
+
+
+class RouteSpec(Strict):
+    destination: str
+    target: Name
+    state: Literal["active", "blackhole"] = "active"
+    origin: Literal["static", "propagated"] = "static"
+
+
+class RouteTableSpec(Strict):
+    vpc: Name
+    main: bool = False
+    subnets: list[Name] = []
+    gateways: list[Name] = []
+    routes: list[RouteSpec] = []
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class GatewaySpec(Strict):
+    vpc: Name | None = None
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class NatGatewaySpec(Strict):
+    subnet: Name
+    private_ip: str | None = None
+    public_ip: str | None = None
+    connectivity: Literal["public", "private"] = "public"
+    eni: str | None = None
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class PeeringSpec(Strict):
+    requester: Name
+    accepter: Name
+    state: str = "active"
+    requester_cidrs: list[str] = []
+    accepter_cidrs: list[str] = []
+    requester_account: str = ""
+    accepter_account: str = ""
+    requester_region: str = ""
+    accepter_region: str = ""
+    name: str = ""
+
+
+class EndpointSpec(Strict):
+    vpc: Name
+    type: str
+    service: str = ""
+    route_tables: list[str] = []
+    subnets: list[str] = []
+    enis: list[str] = []
+    security_groups: list[str] = []
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class TgwRouteSpec(Strict):
+    destination: str
+    attachment: str | None = None
+    type: Literal["static", "propagated"] = "static"
+    state: str = "active"
+
+
+class TgwAttachmentSpec(Strict):
+    type: str = "vpc"
+    resource: str = ""
+    subnets: list[str] = []
+    route_table: str | None = None
+    state: str = "available"
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class TgwRouteTableSpec(Strict):
+    routes: list[TgwRouteSpec] = []
+    propagations: list[str] = []
+    name: str = ""
+    account: str = ""
+    region: str = ""
+
+
+class TransitGatewaySpec(Strict):
+    attachments: dict[str, TgwAttachmentSpec] = {}
+    route_tables: dict[str, TgwRouteTableSpec] = {}
+    name: str = ""
+    account: str = ""
+    region: str = ""
 
 
 class NetworkSpec(Strict):
@@ -92,3 +231,20 @@ class NetworkSpec(Strict):
     prefix_lists: dict[Name, list[str]] = {}
     security_groups: dict[Name, SgSpec] = {}
     hosts: dict[Name, HostSpec]
+
+
+class DocumentSpec(NetworkSpec):
+    """A network document of an importer (docs/network-data.md): several VPCs, route tables and gateways."""
+
+    vpc: VpcSpec | None = None  # type: ignore[assignment]
+    vpcs: dict[Name, VpcEntrySpec] = {}
+    prefix_lists: dict[Name, list[str] | PrefixListSpec] = {}  # type: ignore[assignment]
+    hosts: dict[Name, HostSpec] = {}  # type: ignore[assignment]
+    route_tables: dict[Name, RouteTableSpec] = {}
+    internet_gateways: dict[Name, GatewaySpec] = {}
+    egress_only_gateways: dict[Name, GatewaySpec] = {}
+    vpn_gateways: dict[Name, GatewaySpec] = {}
+    nat_gateways: dict[Name, NatGatewaySpec] = {}
+    peerings: dict[Name, PeeringSpec] = {}
+    vpc_endpoints: dict[Name, EndpointSpec] = {}
+    transit_gateways: dict[Name, TransitGatewaySpec] = {}

@@ -124,11 +124,17 @@ class Host:
     interface_type: str = "interface"
     source_dest_check: bool = True
     label: str = ""
+    secondary_ips: tuple[IPAddress, ...] = ()
+
+    @property
+    def private_addresses(self) -> tuple[IPAddress, ...]:
+        """The ENI's private addresses: primary, secondary, IPv6 (what a group reference matches)."""
+        return tuple(a for a in (self.ip, *self.secondary_ips, self.ipv6) if a is not None)
 
     @property
     def addresses(self) -> tuple[IPAddress, ...]:
         """Every address this host answers to."""
-        return tuple(a for a in (self.ip, self.public_ip, self.ipv6) if a is not None)
+        return tuple(a for a in (self.ip, *self.secondary_ips, self.public_ip, self.ipv6) if a is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +221,7 @@ class Network:
         members: list[IPAddress] = []
         for host in self.vpc_hosts():
             if group in host.security_groups:
-                members.append(host.ip)
-                if host.ipv6 is not None:
-                    members.append(host.ipv6)
+                members.extend(host.private_addresses)
         return members
 
     def subnet_of(self, host: str) -> Subnet | None:
@@ -336,7 +340,8 @@ class Network:
                 yield Problem(f"{where}.ipv6", "the host's subnet has no IPv6 CIDR")
             elif host.ipv6 not in subnet.ipv6_cidr:
                 yield Problem(f"{where}.ipv6", f"{host.ipv6} is not inside {subnet.ipv6_cidr}")
-        if not 1 <= len(host.security_groups) <= 16:
+        if len(host.security_groups) > 16 or (not host.security_groups and host.interface_type == "interface"):
+            # ENIs of some services (NAT gateway, Gateway Load Balancer) have none (aws-routing-terraform.md §7)
             yield Problem(f"{where}.security_groups", "expected 1 to 16 security groups (AWS's per-ENI limit)")
         for group in host.security_groups:
             if group not in self.security_groups:
