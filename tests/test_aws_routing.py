@@ -243,3 +243,30 @@ def test_tgw_blackhole_and_missing_attachment():
     assert not verdict.allowed and verdict.code == codes.BLACKHOLE_ROUTE
     reply = Engine(tgw_network(attach_b=False)).evaluate(Packet.tcp("10.1.1.10", 22, "10.0.1.10", 40000, "SA"), 0.0)
     assert not reply.allowed and reply.code == codes.TGW_NO_ATTACHMENT
+
+
+def eigw_network() -> Network:
+    """A dual-stack private subnet: ::/0 → an egress-only internet gateway, no IPv4 default route."""
+    vpc = Vpc(ip_network("10.0.0.0/16"), ip_network("2600:1f18:ab00::/56"), id="vpc-1")
+    subnets = [Subnet("s", ip_network("10.0.1.0/24"), ip_network("2600:1f18:ab00:1::/64"), vpc="vpc-1")]
+    hosts = [Host("app", ip_address("10.0.1.10"), "s", ("sg-open",), ipv6=ip_address("2600:1f18:ab00:1::10")),
+             Host("mirror", ip_address("2001:db8::10"), internet=True)]
+    table = RouteTable("rtb-1", "vpc-1", (Route(ip_network("10.0.0.0/16"), "local"),
+                                          Route(ip_network("2600:1f18:ab00::/56"), "local"),
+                                          Route(ip_network("::/0"), "eigw-1")), main=True)
+    open6 = SecurityGroup("sg-open", (SgRule.make("-1", cidr="::/0"),), (SgRule.make("-1", cidr="::/0"),))
+    return Network.build(vpc, subnets, hosts, [open6], route_tables=[table])
+
+
+def test_an_egress_only_gateway_lets_ipv6_out_and_replies_in_but_no_connection_in():
+    """§2: an egress-only internet gateway is IPv6 only and outbound-only: replies return, the internet cannot
+    initiate; IPv6 addresses are not translated."""
+    engine = Engine(eigw_network())
+    out = engine.evaluate(Packet.tcp("2600:1f18:ab00:1::10", 40000, "2001:db8::10", 443), 0.0)
+    assert out.allowed and out.receiver == "mirror" and out.delivered.src == int(ip_address("2600:1f18:ab00:1::10"))
+    reply = engine.evaluate(Packet.tcp("2001:db8::10", 443, "2600:1f18:ab00:1::10", 40000, "SA"), 0.05)
+    assert reply.allowed and reply.code == codes.CONNTRACK_MATCH  # tracked although ::/0 rules both ways (§2.3)
+    inbound = engine.evaluate(Packet.tcp("2001:db8::10", 50000, "2600:1f18:ab00:1::10", 22), 0.1)
+    assert not inbound.allowed and inbound.code == codes.EIGW_INBOUND
+    ipv4 = engine.evaluate(Packet.tcp("10.0.1.10", 40000, "198.51.100.7", 443), 0.2)
+    assert not ipv4.allowed and ipv4.code == codes.NO_ROUTE_TO_DESTINATION  # ::/0 covers no IPv4 (§1.2)

@@ -117,3 +117,57 @@ def test_a_collected_snapshot_is_read_by_the_aws_importer(aws, tmp_path):
     assert document.data["prefix_lists"][made["pl"]]["cidrs"] == ["203.0.113.0/24"]
     assert sum(1 for h in document.data["hosts"].values() if h.get("instance")) == 2
     assert not [w for w in document.warnings if "unknown" in w.message]
+
+
+def test_without_credentials_collect_exits_3_saying_what_to_configure(tmp_path, monkeypatch):
+    """DESIGN.md exit statuses: 3 when the backend (here AWS) is unavailable, with what to do."""
+    from typer.testing import CliRunner
+
+    from vpclab.cli import app
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = CliRunner().invoke(app, ["collect", "-o", str(tmp_path / "snap"), "--region", REGION])
+    assert result.exit_code == 3 and "credentials" in result.output and "Traceback" not in result.output
+
+
+def test_pages_of_a_paginated_answer_are_merged_in_order():
+    """aws-routing-terraform.md §8.1: describe calls paginate with NextToken; collect asks for every page and
+    writes one merged answer. (moto answers in one page whatever MaxResults says, so botocore's Stubber serves the
+    pages here.)"""
+    from botocore.stub import Stubber
+
+    from vpclab.load.collect import _all_pages
+
+    client = boto3.client("ec2", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}],
+                                                       "NextToken": "page-2"}, {})
+        stub.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-3"}]},
+                          {"NextToken": "page-2"})
+        groups = _all_pages(client, "describe_security_groups", "SecurityGroups")
+    assert [g["GroupId"] for g in groups] == ["sg-1", "sg-2", "sg-3"]
+
+
+def test_build_collect_import_gives_the_model_of_what_was_built(aws, tmp_path):
+    """The round trip of issue 8: a VPC built in (mocked) AWS, collected, imported: its subnets, groups and a
+    group-reference rule are in the model as built."""
+    from vpclab.load.snapshot import load_snapshot
+
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24")["Subnet"]["SubnetId"] for i in range(12)]
+    groups = [ec2.create_security_group(GroupName=f"g{i}", Description="x", VpcId=vpc)["GroupId"] for i in range(12)]
+    ec2.authorize_security_group_ingress(GroupId=groups[0], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": groups[1]}]}])
+    collect(aws, [REGION], tmp_path)
+    network = load_snapshot(tmp_path).network
+    assert set(subnets) <= set(network.subnets) and set(groups) <= set(network.security_groups)
+    assert {s.vpc for sid, s in network.subnets.items() if sid in subnets} == {vpc}
+    assert [str(c) for c in network.vpcs[vpc].cidrs] == ["10.8.0.0/16"]
+    (rule,) = network.security_groups[groups[0]].ingress
+    assert (rule.protocol, rule.ports.first, str(rule.peer)) == (6, 5432, groups[1])
+    assert network.security_groups[groups[1]].egress  # AWS's default egress, as the API lists it

@@ -241,6 +241,9 @@ def collect(output: Path = typer.Option(..., "--output", "-o", help="The snapsho
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
+    except BackendError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(3) from None
     for warning in result.warnings:
         typer.echo(str(warning), err=True)
     typer.echo(f"{len(result.files)} files written to {output}")

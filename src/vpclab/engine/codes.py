@@ -24,6 +24,7 @@ NO_HOST_AT_DESTINATION = "NO_HOST_AT_DESTINATION"        # no interface holds th
 SOURCE_DEST_CHECK = "SOURCE_DEST_CHECK"                  # the source address is not the sender's
 BLACKHOLE_ROUTE = "BLACKHOLE_ROUTE"                      # the winning route's target is gone (state blackhole)
 PEERING_NOT_ACTIVE = "PEERING_NOT_ACTIVE"                # the route's peering connection is not active
+EIGW_INBOUND = "EGRESS_ONLY_GATEWAY_INBOUND"              # the internet cannot start a flow through an EIGW
 NAT_NO_MAPPING = "NAT_GATEWAY_NO_MAPPING"                # inbound to a NAT gateway that answers no flow from inside
 NAT_PROTOCOL = "NAT_GATEWAY_PROTOCOL"                    # NAT gateways carry TCP, UDP and ICMP only
 NAT_PRIVATE_TO_IGW = "NAT_GATEWAY_PRIVATE_TO_IGW"        # a private NAT gateway's traffic routed to an IGW is dropped

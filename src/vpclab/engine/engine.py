@@ -231,7 +231,7 @@ class Engine:
             return Verdict(True, codes.NOT_FILTERED_SERVICE, tuple(trace or ()), p, route.delivered_to)
         code = codes.ROUTE_LOCAL
         if sender is not None:
-            code = self._sg(sender, EGRESS, sender.egress, p, now, trace)
+            code = self._sg(sender, EGRESS, sender.egress, p, now, trace, not route.tracked_only)
             if code is not _TRACKED and code not in ALLOWING:
                 return _dropped(trace, code, f"{sender.name} egress")
         if nacl_out is not None:
@@ -255,6 +255,11 @@ class Engine:
             if refused is not None:
                 return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_in} ingress", refused)
         if receiver is not None:
+            if route.tracked_only and route.sender is None and receiver.table.live(q, now) is None:
+                # §2: the internet cannot start a connection through an egress-only gateway
+                if trace is not None:
+                    trace.append(Step("route", "eigw", "deny", codes.EIGW_INBOUND, packet=q))
+                return _dropped(trace, codes.EIGW_INBOUND, "route")
             code = self._sg(receiver, INGRESS, receiver.ingress, q, now, trace)
             if code is not _TRACKED and code not in ALLOWING:
                 return _dropped(trace, code, f"{receiver.name} ingress")

@@ -67,6 +67,7 @@ class Route:
     via: str | None = None  # a gateway the packet leaves the modelled network through (vgw-…, vpce-…, pcx-…)
     nat: str | None = None  # a NAT gateway on the path: outbound (source NAT), or `nat_inbound` (a reply to it)
     nat_inbound: bool = False
+    tracked_only: bool = False  # through an egress-only gateway: always tracked out, only tracked replies in
 
     @property
     def origin(self) -> Origin | None:
@@ -165,6 +166,11 @@ class Router:
         family to an internet gateway (aws-routing-terraform.md §2)."""
         return self.network.routes_to_internet(subnet, 6 if v6 else 4)
 
+    def _egress_only(self, subnet: str) -> bool:
+        """Whether the subnet routes IPv6 to an egress-only internet gateway (replies may come back through it)."""
+        table = self.network.route_table_of(subnet)
+        return table is not None and bool(table.targets(TargetKind.EGRESS_ONLY_GATEWAY))
+
     def _resolve(self, src: int, dst: int, v6: bool) -> Route:
         sender = self.private.get(src)
         if sender is not None:
@@ -201,8 +207,12 @@ class Router:
                              facts={"address": _ip(dst, v6)})
             return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
                          nacl_out=src_subnet.name, nacl_in=receiver.subnet, table_route=chosen)
-        if kind is TargetKind.INTERNET_GATEWAY or (kind is TargetKind.EGRESS_ONLY_GATEWAY and v6):
+        if kind is TargetKind.INTERNET_GATEWAY:
             return self._to_internet(sender, src_subnet.name, chosen, dst, v6)
+        if kind is TargetKind.EGRESS_ONLY_GATEWAY and v6:  # §2: IPv6 out, stateful; aws-semantics.md §2.3 tracked
+            outsider = self.internet.get(dst)
+            return Route(sender=sender.name, delivered_to=outsider.name if outsider else None, nacl_out=src_subnet.name,
+                         table_route=chosen, via=chosen.target, tracked_only=True)
         if kind is TargetKind.PEERING:
             return self._to_peer(sender, src_subnet.name, chosen, dst, v6)
         if kind is TargetKind.TRANSIT_GATEWAY:
@@ -324,6 +334,8 @@ class Router:
                              facts={"why": "private-address", "address": _ip(dst, v6)})
             return Route(delivered_to=None)
         subnet = target.subnet or ""
+        if v6 and not self._internet_ok(subnet, v6) and self._egress_only(subnet):
+            return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet, tracked_only=True)
         if not self._internet_ok(subnet, v6):
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
                          facts={"why": "target-subnet-private", "host": target.name, "subnet": subnet})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vpclab.errors import InputError, Origin, Problem
+from vpclab.errors import BackendUnavailable, InputError, Origin, Problem
 
 #: (boto3 operation, result key) of every call collect makes: all read-only
 CALLS: tuple[tuple[str, str], ...] = (
@@ -53,7 +53,8 @@ def collect(session: Any, regions: Iterable[str] | None, folder: Path,
             on_file: Callable[[Path], None] | None = None) -> Collected:
     """Describe every region's network configuration into `folder` (a boto3 Session gives the credentials).
 
-    Raises InputError when there are no usable credentials; a call refused for one resource kind is a warning.
+    Raises BackendUnavailable without usable credentials, InputError without a region; a call refused for one
+    resource kind is a warning.
     """
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
@@ -63,10 +64,10 @@ def collect(session: Any, regions: Iterable[str] | None, folder: Path,
     try:
         account = session.client("sts", region_name=names[0]).get_caller_identity()["Account"]
     except (NoCredentialsError, NoRegionError) as error:
-        raise InputError(f"cannot reach AWS: {error}: configure credentials (aws configure, a profile with "
-                         "--profile, or AWS_* environment variables) and a region (--region)") from None
+        raise BackendUnavailable(f"cannot reach AWS: {error}: configure credentials (aws configure, a profile with "
+                                 "--profile, or AWS_* environment variables) and a region (--region)") from None
     except (ClientError, BotoCoreError) as error:
-        raise InputError(f"cannot reach AWS: {error}") from None
+        raise BackendUnavailable(f"cannot reach AWS: {error}") from None
     result = Collected(folder)
     for region in names:
         ec2 = session.client("ec2", region_name=region)

@@ -132,6 +132,8 @@ def _route_reason(step: Step) -> str:
         before, after = step.packet, facts["translated"]
         return (f"NAT gateway {step.id}: {before.endpoint('src')} → {before.endpoint('dst')} becomes "
                 f"{after.endpoint('src')} → {after.endpoint('dst')}")
+    if code == codes.EIGW_INBOUND:
+        return "an egress-only internet gateway lets replies in, but the internet cannot start a connection through it"
     if code == codes.NAT_NO_MAPPING:
         return f"NAT gateway {step.id} forwards only replies to flows started inside; this answers none"
     if code == codes.NAT_PROTOCOL:
