@@ -23,8 +23,10 @@ from vpclab.errors import InputError, Origin
 from vpclab.load.aws import read_aws_folder
 from vpclab.load.document import Document
 
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "shared/data/aws-snapshots"
-needs_snapshots = pytest.mark.skipif(not SNAPSHOTS.is_dir(), reason="../shared/data/aws-snapshots is not here")
+from shareddata import REASON, SHARED
+
+SNAPSHOTS = (SHARED or Path("/nonexistent")) / "aws-snapshots"
+needs_snapshots = pytest.mark.skipif(not SNAPSHOTS.is_dir(), reason=REASON)
 
 COUNTS = ("vpcs", "subnets", "security_groups", "sg_rules_ingress", "sg_rules_egress", "nacls", "nacl_entries",
           "route_tables", "routes", "enis", "internet_gateways", "nat_gateways", "vpn_gateways", "peerings",

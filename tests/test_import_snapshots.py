@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from vpclab.engine import Engine, Packet, codes
 from vpclab.load.snapshot import load_snapshot
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-AWS = sorted(p for p in (DATA / "aws-snapshots").iterdir() if p.is_dir())
-TERRAFORM = sorted((DATA / "terraform").glob("*.json"))
+from shareddata import listing, shared
+
+AWS = listing("aws-snapshots", dirs=True)
+TERRAFORM = listing("terraform", "*.json")
 
 
 def vpclab(*args: str) -> subprocess.CompletedProcess:
@@ -40,7 +40,7 @@ def test_every_shared_configuration_imports_and_its_counts_are_the_documents(pat
 
 
 def counts(name: str) -> dict[str, int]:
-    return json.loads(vpclab("import", str(DATA / "aws-snapshots" / name), "--json").stdout)["counts"]
+    return json.loads(vpclab("import", str(shared("aws-snapshots", name)), "--json").stdout)["counts"]
 
 
 def test_what_the_real_snapshots_hold():
@@ -53,7 +53,7 @@ def test_what_the_real_snapshots_hold():
 
 
 def peering_engine() -> tuple[Engine, dict[str, str]]:
-    network = load_snapshot(DATA / "aws-snapshots" / "test-vpc-peering").network
+    network = load_snapshot(shared("aws-snapshots", "test-vpc-peering")).network
     by_vpc_name = {network.vpcs[network.subnets[h.subnet].vpc].label: str(h.ip) for h in network.vpc_hosts()}
     return Engine(network), by_vpc_name
 

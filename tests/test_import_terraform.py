@@ -12,7 +12,8 @@ import pytest
 from vpclab.errors import InputError, Origin
 from vpclab.load.terraform import TerraformDocument, read_terraform
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/terraform"
+from shareddata import shared
+
 DOCUMENTS = ["checkov-for-each-module-sgs.json", "checkov-terragoat-plan.json", "regula-ingress-anywhere.json",
              "tfcompliance-issue-249-existing-stack.json", "tfcompliance-issue-514-nacl-module.json",
              "tfcompliance-pull-330-egress-only.json"]
@@ -21,7 +22,7 @@ DOCUMENTS = ["checkov-for-each-module-sgs.json", "checkov-terragoat-plan.json", 
 # --- what the raw JSON says, read here without the importer -------------------------------------------------------
 
 def raw(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())
+    return json.loads(shared('terraform', name).read_text())
 
 
 def planned(name: str, kind: str | None = None) -> dict[str, dict[str, Any]]:
@@ -75,7 +76,7 @@ def groups_by_origin(doc: TerraformDocument) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_every_shared_plan_reads_as_a_plan_with_every_part_located_at_a_resource_address(name):
     """§9.1 (a plan has planned_values), §9.3 (addresses, also of prior-state child modules of format 0.1)."""
-    doc = read_terraform(DATA / name)
+    doc = read_terraform(shared('terraform', name))
     assert doc.kind == "terraform-plan"
     known = addresses(raw(name))
     assert doc.origins and all(o.file == name and o.path in known for o in doc.origins.values())
@@ -100,7 +101,7 @@ DEFAULT_GROUPS = {"checkov-terragoat-plan.json": {"aws_vpc.web_vpc"}}
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_groups_and_their_rules_per_direction_are_those_of_the_plan(name):
     """§9.5 (inline rules, one per peer), §9.6 (separate rules merged, duplicates once, no default egress)."""
-    doc = read_terraform(DATA / name)
+    doc = read_terraform(shared('terraform', name))
     groups = groups_by_origin(doc)
     expected = planned(name, "aws_security_group")
     assert set(groups) == set(expected) | DEFAULT_GROUPS.get(name, set())
@@ -114,7 +115,7 @@ def test_groups_and_their_rules_per_direction_are_those_of_the_plan(name):
 def test_vpcs_subnets_nacls_route_tables_and_enis_are_those_of_the_plan(name):
     """§9.3, §9.5: one VPC, subnet, NACL and route table per resource with the CIDRs and entries the plan
     gives; every route (inline or aws_route) once; one ENI per instance and network interface."""
-    doc = read_terraform(DATA / name)
+    doc = read_terraform(shared('terraform', name))
     located = {section: {doc.locate((section, key)).path: value for key, value in doc.data.get(section, {}).items()}
                for section in ("vpcs", "subnets", "nacls", "route_tables", "hosts")}
     vpcs = planned(name, "aws_vpc")
@@ -136,7 +137,7 @@ def test_vpcs_subnets_nacls_route_tables_and_enis_are_those_of_the_plan(name):
 
 def test_a_module_with_for_each_gives_one_group_per_instance_key():
     """§9.3: `module.sg["k"].aws_security_group.bad` for each key; each its own group, placeholder and origin."""
-    doc = read_terraform(DATA / "checkov-for-each-module-sgs.json")
+    doc = read_terraform(shared('terraform', "checkov-for-each-module-sgs.json"))
     keys = ["awful_example", "bad_example", "terrible_example"]
     for key in keys:
         address = f'module.sg["{key}"].aws_security_group.bad'
@@ -150,13 +151,13 @@ def test_a_module_with_for_each_gives_one_group_per_instance_key():
 
 def test_protocol_all_with_a_port_range_is_all_traffic():
     """§9.6: protocol -1 with from 0 to 65535 is every protocol and port (terraform-provider-aws#27254)."""
-    doc = read_terraform(DATA / "checkov-for-each-module-sgs.json")
+    doc = read_terraform(shared('terraform', "checkov-for-each-module-sgs.json"))
     assert all("ports" not in g["ingress"][0] for g in doc.data["security_groups"].values())
 
 
 def test_data_sources_describe_the_pre_existing_vpc_and_subnet():
     """§9.3, §9.7 step 2: data sources (read into the prior state) are facts: the VPC's CIDR, the subnet."""
-    doc = read_terraform(DATA / "checkov-for-each-module-sgs.json")
+    doc = read_terraform(shared('terraform', "checkov-for-each-module-sgs.json"))
     assert doc.data["vpcs"]["vpc-123456abc"]["cidrs"] == ["10.213.220.0/22"]
     assert doc.locate(("vpcs", "vpc-123456abc")).path == "data.aws_vpc.sandbox"
     assert doc.data["subnets"]["subnet-04c460d388900659b"] == {
@@ -166,7 +167,7 @@ def test_data_sources_describe_the_pre_existing_vpc_and_subnet():
 
 def test_a_group_terraform_creates_has_no_egress_unless_declared():
     """§9.6 (default egress removed, hashicorp/terraform#1765): an unknown, unconfigured egress is none."""
-    doc = read_terraform(DATA / "tfcompliance-pull-330-egress-only.json")
+    doc = read_terraform(shared('terraform', "tfcompliance-pull-330-egress-only.json"))
     groups = groups_by_origin(doc)
     assert groups["aws_security_group.allow_tls"]["egress"] == []
     assert groups["aws_security_group.allow_all_egress"]["ingress"] == []
@@ -176,14 +177,14 @@ def test_a_group_terraform_creates_has_no_egress_unless_declared():
 
 def test_a_rule_for_a_group_not_in_the_document_is_a_warning():
     """§9.7 step 5: aws_security_group_rule.allow_all names sg-123456, which no resource declares."""
-    doc = read_terraform(DATA / "tfcompliance-pull-330-egress-only.json")
+    doc = read_terraform(shared('terraform', "tfcompliance-pull-330-egress-only.json"))
     assert ("tfcompliance-pull-330-egress-only.json: aws_security_group_rule.allow_all: warning: a rule for "
             "sg-123456, a group not in this document: skipped") in warnings(doc)
 
 
 def test_gateways_and_nat_gateway_of_a_new_vpc_are_linked_through_the_configuration():
     """§9.4: vpc_id and subnet_id are unknown in the plan; `references` name the VPC and the subnet."""
-    doc = read_terraform(DATA / "tfcompliance-pull-330-egress-only.json")
+    doc = read_terraform(shared('terraform', "tfcompliance-pull-330-egress-only.json"))
     vpc = "vpc-aws_vpc.pass"
     assert doc.data["vpcs"][vpc]["cidrs"] == ["10.0.0.0/16"]
     assert doc.data["subnets"] == {"subnet-aws_subnet.test": {"vpc": vpc, "cidr": "10.0.1.0/24"}}
@@ -197,7 +198,7 @@ def test_gateways_and_nat_gateway_of_a_new_vpc_are_linked_through_the_configurat
 
 def test_unknown_ids_get_placeholders_from_their_address_and_a_warning():
     """§9.4: ids of new resources are unknown; the placeholder is `<prefix>-<address>`, with a warning there."""
-    doc = read_terraform(DATA / "checkov-terragoat-plan.json")
+    doc = read_terraform(shared('terraform', "checkov-terragoat-plan.json"))
     assert set(doc.data["vpcs"]) == {"vpc-aws_vpc.web_vpc", "vpc-aws_vpc.eks_vpc"}
     assert set(doc.data["subnets"]) == {f"subnet-aws_subnet.{n}" for n in
                                         ("web_subnet", "web_subnet2", "eks_subnet1", "eks_subnet2")}
@@ -211,7 +212,7 @@ def test_unknown_ids_get_placeholders_from_their_address_and_a_warning():
 def test_references_tie_new_rules_routes_and_instances_together():
     """§9.4: a separate rule's group, a route's table and gateway, an association's subnet and an instance's
     subnet and groups are unknown in the plan and found through the configuration's references."""
-    doc = read_terraform(DATA / "checkov-terragoat-plan.json")
+    doc = read_terraform(shared('terraform', "checkov-terragoat-plan.json"))
     default = doc.data["security_groups"]["sg-aws_security_group.default"]
     assert default["ingress"] == [{"proto": "tcp", "ports": 3306, "cidr": "172.16.0.0/16"}]
     assert default["egress"] == [{"proto": "-1", "cidr": "0.0.0.0/0"}]
@@ -230,7 +231,7 @@ def test_references_tie_new_rules_routes_and_instances_together():
 def test_instances_and_enis_of_a_plan():
     """§9.5-9.6: an instance's primary ENI (subnet, groups by id), public IPv4 from the subnet's
     map_public_ip_on_launch (address unknown), a standalone ENI without groups in its VPC's default group."""
-    doc = read_terraform(DATA / "checkov-terragoat-plan.json")
+    doc = read_terraform(shared('terraform', "checkov-terragoat-plan.json"))
     hosts = doc.data["hosts"]
     assert set(hosts) == {"eni-aws_instance.web_host", "eni-aws_instance.db_app", "eni-aws_network_interface.web-eni"}
     web = hosts["eni-aws_instance.web_host"]
@@ -248,7 +249,7 @@ def test_instances_and_enis_of_a_plan():
 
 def test_resources_of_other_types_are_one_warning_with_counts():
     """§9.7 step 8: flag what is not read instead of guessing, once for the whole document."""
-    doc = read_terraform(DATA / "checkov-terragoat-plan.json")
+    doc = read_terraform(shared('terraform', "checkov-terragoat-plan.json"))
     (line,) = [w for w in warnings(doc) if "not read" in w]
     assert "37 resources (aws_s3_bucket ×6, aws_iam_role ×3," in line and "null_resource ×1" in line
     assert "4 data sources (data.aws_iam_policy_document ×2" in line
@@ -256,7 +257,7 @@ def test_resources_of_other_types_are_one_warning_with_counts():
 
 def test_groups_without_a_vpc_land_in_the_default_vpc():
     """§9.6: groups with no vpc_id are the default VPC's; one placeholder VPC (172.31.0.0/16) and a warning."""
-    doc = read_terraform(DATA / "regula-ingress-anywhere.json")
+    doc = read_terraform(shared('terraform', "regula-ingress-anywhere.json"))
     assert doc.data["vpcs"] == {"vpc-default": {"cidrs": ["172.31.0.0/16"], "region": "us-west-1"}}
     assert {g["vpc"] for g in doc.data["security_groups"].values()} == {"vpc-default"}
     assert sum("placed in the account's default VPC" in w for w in warnings(doc)) == 1
@@ -270,7 +271,7 @@ def test_groups_without_a_vpc_land_in_the_default_vpc():
 def test_an_existing_stack_keeps_its_ids_and_counts_rules_shown_twice_once():
     """§9.6 (inline + separate rules double up in the state of existing stacks; fugue/regula#401): each rule of
     the aws_security_group_rule resources is also inline, so nothing is added and nothing doubled."""
-    doc = read_terraform(DATA / "tfcompliance-issue-249-existing-stack.json")
+    doc = read_terraform(shared('terraform', "tfcompliance-issue-249-existing-stack.json"))
     groups = doc.data["security_groups"]
     assert set(groups) == {"sg-041e96ff356b17d07", "sg-0facdb20f33578aa9", "sg-064772947d40297ad"}
     assert groups["sg-064772947d40297ad"]["egress"] == []
@@ -281,7 +282,7 @@ def test_an_existing_stack_keeps_its_ids_and_counts_rules_shown_twice_once():
 
 def test_a_data_source_repeated_in_several_modules_is_one_vpc():
     """§9.3: data.aws_vpc.default is read in five modules; the VPC is read once, at its first address."""
-    doc = read_terraform(DATA / "tfcompliance-issue-249-existing-stack.json")
+    doc = read_terraform(shared('terraform', "tfcompliance-issue-249-existing-stack.json"))
     assert doc.data["vpcs"] == {"vpc-32E071F6": {"cidrs": ["10.107.56.0/21"], "name": "us-east-1-mybu-sandbox-vpc",
                                                  "account": "123456789012", "region": "us-east-1"}}
     assert doc.locate(("vpcs", "vpc-32E071F6")).path.endswith(".data.aws_vpc.default")
@@ -291,7 +292,7 @@ def test_a_nacl_without_rule_blocks_associated_with_count_subnets():
     """§9.5 (a NACL Terraform creates has only the entries declared: deny all), §9.4 (`subnet_ids` references
     `aws_subnet.vpc_subnet`, both count instances)."""
     name = "tfcompliance-issue-514-nacl-module.json"
-    doc = read_terraform(DATA / name)
+    doc = read_terraform(shared('terraform', name))
     acl = "acl-module.vpc_module.aws_network_acl.vpc_subnet_acl"
     vpc = "vpc-module.vpc_module.aws_vpc.vpc"
     assert doc.data["nacls"] == {acl: {"vpc": vpc, "region": "us-east-1", "ingress": [], "egress": []}}
