@@ -4,6 +4,7 @@ and the engine routing through them (aws-routing-terraform.md §1, §4, §5)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -89,3 +90,13 @@ def test_import_of_something_that_is_not_a_snapshot_exits_2(tmp_path):
     junk.write_text("[1, 2]")
     result = vpclab("import", str(junk))
     assert result.returncode == 2 and "junk.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lab_show_shows_a_snapshots_routes_and_groups():
+    """Issue 8: `vpclab lab show` works on a snapshot too."""
+    snapshot = str(shared("aws-snapshots", "test-nat-gateway"))
+    result = subprocess.run([sys.executable, "-m", "vpclab", "lab", "show", snapshot], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "Route tables" in result.stdout and "0.0.0.0/0 → nat-07ab4846da5" in result.stdout
+    assert "igw (public)" in result.stdout and "Security group sg-" in result.stdout

@@ -250,10 +250,22 @@ def collect(output: Path = typer.Option(..., "--output", "-o", help="The snapsho
 
 
 @lab_app.command("show")
-def lab_show(lab: str = typer.Argument(..., help="A built-in lab name or a path to a lab file.")) -> None:
-    """Show a lab's network, rules and steps."""
+def lab_show(lab: str = typer.Argument(..., help="A built-in lab name, a lab file, or a snapshot (an AWS "
+                                                 "describe-JSON folder or a Terraform JSON document).")) -> None:
+    """Show a lab's network, routes, rules and steps, or a snapshot's network."""
+    from vpclab.load.snapshot import kind_of, load_snapshot
     from vpclab.report import labview
 
+    path = Path(lab)
+    if path.exists() and kind_of(path) != "lab":
+        try:
+            snapshot = load_snapshot(path)
+        except InputError as error:
+            for problem in error.problems:
+                typer.echo(str(problem), err=True)
+            raise typer.Exit(2) from None
+        out.print(labview.render_network(snapshot.network, f"{lab} ({snapshot.kind})"))
+        return
     out.print(labview.render(_load(lab)))
 
 

@@ -1,4 +1,4 @@
-"""`vpclab lab show`: a lab's network, rules and steps as readable tables."""
+"""`vpclab lab show`: a lab's (or a snapshot's) network, routes, rules and steps as readable tables."""
 
 from __future__ import annotations
 
@@ -9,22 +9,48 @@ from rich.text import Text
 
 from vpclab.lab.loader import Lab
 from vpclab.lab.runner import describe
-from vpclab.model import Direction
+from vpclab.model import Direction, Network
 
 
 def render(lab: Lab) -> RenderableType:
-    net = lab.network
+    """A lab: its title and story, its network, its steps."""
     parts: list[RenderableType] = [Text(f"{lab.name} — {lab.title}", style="bold")]
     if lab.about:
         parts.append(Markdown(lab.about))
-    vpc = f"VPC {net.vpc.cidr}" + (f", {net.vpc.ipv6_cidr}" if net.vpc.ipv6_cidr else "")
-    parts.append(Text(vpc, style="bold cyan"))
+    parts += network_parts(lab.network)
+    steps = Table("#", "step", "expect", title="Steps", title_justify="left")
+    for step in lab.steps:
+        steps.add_row(str(step.index), describe(step), step.expect or "")
+    parts.append(steps)
+    return Group(*parts)
 
-    subnets = Table("subnet", "cidr", "nacl", "route to internet", title="Subnets", title_justify="left")
+
+def render_network(network: Network, title: str) -> RenderableType:
+    """A snapshot's network (`vpclab lab show SNAPSHOT`): VPCs, subnets, routes, hosts, groups, NACLs."""
+    return Group(Text(title, style="bold"), *network_parts(network))
+
+
+def network_parts(net: Network) -> list[RenderableType]:
+    """The network's tables, one per kind of object."""
+    parts: list[RenderableType] = []
+    for vpc in net.vpcs.values():
+        label = f" ({vpc.label})" if vpc.label else ""
+        parts.append(Text(f"VPC {vpc.id}{label}: {', '.join(str(c) for c in vpc.cidrs)}", style="bold cyan"))
+
+    subnets = Table("subnet", "vpc", "cidr", "nacl", "route table", "route to internet", title="Subnets",
+                    title_justify="left")
     for s in net.subnets.values():
-        subnets.add_row(s.name, str(s.cidr) + (f"\n{s.ipv6_cidr}" if s.ipv6_cidr else ""), s.nacl,
-                        "igw (public)" if s.public else "none (private)")
+        table = net.route_table_of(s.name)
+        subnets.add_row(s.name, s.vpc, str(s.cidr) + (f"\n{s.ipv6_cidr}" if s.ipv6_cidr else ""), s.nacl,
+                        table.id if table else "",
+                        "igw (public)" if net.routes_to_internet(s.name) else "none (private)")
     parts.append(subnets)
+
+    tables = Table("route table", "vpc", "associations", "routes", title="Route tables", title_justify="left")
+    for table in net.route_tables.values():
+        associations = ", ".join((["main"] if table.main else []) + list(table.subnets))
+        tables.add_row(table.id, table.vpc, associations, "\n".join(str(r) for r in table.routes))
+    parts.append(tables)
 
     hosts = Table("host", "where", "addresses", "security groups", "conntrack", title="Hosts", title_justify="left")
     for h in net.hosts.values():
@@ -66,8 +92,4 @@ def render(lab: Lab) -> RenderableType:
             pls.add_row(pl.id, ", ".join(map(str, pl.cidrs)))
         parts.append(pls)
 
-    steps = Table("#", "step", "expect", title="Steps", title_justify="left")
-    for step in lab.steps:
-        steps.add_row(str(step.index), describe(step), step.expect or "")
-    parts.append(steps)
-    return Group(*parts)
+    return parts
