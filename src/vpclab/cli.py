@@ -200,9 +200,12 @@ def import_(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON fold
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return
-    table = Table("what", "count", title=f"{report['snapshot']} ({report['kind']})", title_justify="left")
-    for name, count in report["counts"].items():
-        table.add_row(name.replace("_", " "), str(count))
+    out.print(f"[bold]{report['snapshot']}[/] ({report['kind']})", highlight=False)
+    table = Table("what", "count", "what", "count", title="What vpclab read", title_justify="left")
+    items = [(name.replace("_", " "), str(count)) for name, count in report["counts"].items()]
+    half = (len(items) + 1) // 2
+    for left, right in zip(items[:half], items[half:] + [("", "")]):
+        table.add_row(*left, *right)
     out.print(table)
     vpcs = Table("vpc", "name", "cidrs", "subnets", "ENIs", "route tables", title="VPCs", title_justify="left")
     for vid, vpc in report["by_vpc"].items():
