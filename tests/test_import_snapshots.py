@@ -100,3 +100,19 @@ def test_lab_show_shows_a_snapshots_routes_and_groups():
     assert result.returncode == 0, result.stderr
     assert "Route tables" in result.stdout and "0.0.0.0/0 → nat-07ab4846da5" in result.stdout
     assert "igw (public)" in result.stdout and "Security group sg-" in result.stdout
+
+
+def test_a_rule_naming_a_group_of_another_account_resolves_or_is_left_out_with_a_warning():
+    """aws-semantics.md §1.4: cross-account references `account/sg-id` across a peering; the snapshot may hold
+    that group (then it is that group) or not (its members are unknown: the rule is left out, said)."""
+    from vpclab.load.assemble import assemble_document
+
+    data = {"vpcs": {"vpc-1": {"cidrs": ["10.0.0.0/16"]}},
+            "security_groups": {
+                "sg-1": {"vpc": "vpc-1", "ingress": [{"proto": "tcp", "ports": 22, "sg": "111122223333/sg-2"},
+                                                     {"proto": "tcp", "ports": 80, "sg": "111122223333/sg-9"}]},
+                "sg-2": {"vpc": "vpc-1"}}}
+    network, assembler = assemble_document(data)
+    (rule,) = network.security_groups["sg-1"].ingress
+    assert str(rule.peer) == "sg-2" and rule.ports.first == 22
+    assert any("111122223333/sg-9" in w.message for w in assembler.warnings)

@@ -46,6 +46,7 @@ def assemble_document(data: Mapping[str, object], locate: Locator | None = None)
     """An importer's network document (docs/network-data.md: several VPCs, route tables, gateways; AWS ids as
     names) → the network, and the assembler with its warnings and the AWS defaults it added (`added`)."""
     assembler = Assembler(locate, document=True)
+    data = assembler.resolve_foreign_groups(data)
     return assembler.result(assembler.network(assembler.sections(DocumentSpec, data))), assembler
 
 
@@ -109,6 +110,38 @@ class Assembler(RoutingBuilder):
         self.quotas = quota_warnings(network)
         self.problems.extend(self.quotas.values())
         return network
+
+    def resolve_foreign_groups(self, data: Mapping[str, object]) -> Mapping[str, object]:
+        """Rules naming a group of another account (`111122223333/sg-1`, across a peering, aws-semantics.md §1.4):
+        the group itself when the snapshot holds it; else the rule is left out with a warning, since vpclab cannot
+        know that group's members."""
+        groups = data.get("security_groups")
+        if not isinstance(groups, dict):
+            return data
+        changed: dict[str, object] = {}
+        for gid, group in groups.items():
+            if not isinstance(group, dict):
+                continue
+            kept_group = dict(group)
+            for direction in ("ingress", "egress"):
+                rules = group.get(direction)
+                if not isinstance(rules, list):
+                    continue
+                kept = []
+                for index, rule in enumerate(rules):
+                    peer = rule.get("sg") if isinstance(rule, dict) else None
+                    if isinstance(peer, str) and "/" in peer:
+                        own = peer.rsplit("/", 1)[1]
+                        if own not in groups:
+                            self.warn(("security_groups", gid, direction, index),
+                                      f"references {peer}, a group of another account not in this snapshot: left out "
+                                      "(its members are unknown here)")
+                            continue
+                        rule = {**rule, "sg": own}
+                    kept.append(rule)
+                kept_group[direction] = kept
+            changed[gid] = kept_group
+        return {**data, "security_groups": {**groups, **changed}}
 
     def vpcs(self, spec: types.SimpleNamespace) -> dict[str, Vpc]:
         """The lab's `vpc` (id `vpc`) and a document's `vpcs`."""
