@@ -11,6 +11,7 @@ from pathlib import Path as FilePath
 
 from vpclab.errors import Problem
 from vpclab.lab import schema
+from vpclab.lab.on_snapshot import network_on_snapshot
 from vpclab.lab.steps import LabStep, StepChecker, declared_names
 from vpclab.lab.yamlsource import LabError, Source, located, parse
 from vpclab.load import Assembler
@@ -30,6 +31,7 @@ class Lab:
     steps: tuple[LabStep, ...]
     file: str
     warnings: tuple[Problem, ...] = ()  # AWS quotas exceeded (a what-if): reported, the lab still runs
+    snapshot: str = ""  # the real configuration the lab runs on, if any
 
     @property
     def total_wait(self) -> float:
@@ -63,13 +65,24 @@ def _build(source: Source) -> Lab:
     data = source.data
     assert isinstance(data, dict)
     assembler = Assembler(source.origin)
-    spec = assembler.sections(schema.LabSpec, data)
-    network = assembler.network(spec)
-    steps = StepChecker(assembler, network, declared_names(data), source.line_of).steps(data.get("steps"))
+    snapshot_warnings: list[Problem] = []
+    if "snapshot" in data:  # a lab on a real configuration: the network comes from the snapshot
+        spec = assembler.sections(schema.SnapshotLabSpec, data)
+        network, snapshot_warnings = (network_on_snapshot(assembler, spec, source.file) if spec.snapshot
+                                      else (None, []))
+    else:
+        spec = assembler.sections(schema.LabSpec, data)
+        network = assembler.network(spec)
+    names = declared_names(data) if "snapshot" not in data or network is None else {
+        section: set(getattr(network, section)) for section in ("subnets", "nacls", "prefix_lists", "security_groups",
+                                                                "hosts")}
+    if "snapshot" in data and network is not None:
+        names["hosts"] = set(names["hosts"]) | set(data.get("hosts") or {})
+    steps = StepChecker(assembler, network, names, source.line_of).steps(data.get("steps"))
     if assembler.errors or network is None:
         raise LabError(_by_line(assembler.problems))
     return Lab(spec.lab, spec.title, spec.about, network, tuple(steps), source.file,
-               tuple(_by_line(assembler.warnings)))
+               tuple(_by_line(assembler.warnings)) + tuple(snapshot_warnings), getattr(spec, "snapshot", "") or "")
 
 
 def _by_line(problems: list[Problem]) -> list[Problem]:

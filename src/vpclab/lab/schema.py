@@ -27,6 +27,24 @@ class LabSpec(NetworkSpec, LabHeader):
     steps: list[Any] = []
 
 
+class SnapshotHostSpec(Strict):
+    """A lab name for one ENI of the snapshot (by id, Name tag or address), or a host on the internet."""
+
+    eni: str | None = None
+    name: str | None = None
+    address: str | None = None
+    internet: bool = False
+    ip: str | None = None
+
+
+class SnapshotLabSpec(LabHeader):
+    """A lab on a real configuration: `snapshot: PATH` (relative to the lab file) instead of the network keys."""
+
+    snapshot: Name
+    hosts: dict[Name, SnapshotHostSpec] = {}
+    steps: list[Any] = []
+
+
 # ---- steps ---------------------------------------------------------------------------------------------
 
 class ListenStep(Strict):
