@@ -139,3 +139,30 @@ def test_kernel_backend_without_nftables_exits_3_naming_the_package(monkeypatch)
 def test_icmp_tool_rejects_bad_input_with_exit_2():
     result = runner.invoke(app, ["icmp", "--send-request", "not-an-ip"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_step_descriptions_show_everything_that_decides_the_outcome(tmp_path):
+    """Issue 9: ICMP type and code, identifier and sequence, and a chosen source port are part of a step's line."""
+    lab = tmp_path / "d.yaml"
+    lab.write_text("""\
+lab: d
+title: descriptions
+vpc: {cidr: 198.18.0.0/16}
+subnets: {a: {cidr: 198.18.1.0/24}}
+security_groups: {sg: {}}
+hosts:
+  ha: {subnet: a, ip: 198.18.1.10, security_groups: [sg]}
+  hb: {subnet: a, ip: 198.18.1.20, security_groups: [sg]}
+steps:
+  - icmp: {from: ha, to: hb, type: echo-reply, code: 0, id: 9, seq: 3}
+  - ping: {from: ha, to: hb, id: 7, seq: 2}
+  - connect: {from: ha, to: hb, port: 22, sport: 40000}
+""")
+    data = json.loads(cli("lab", "run", str(lab), "--json").stdout)
+    assert [s["description"] for s in data["steps"]] == [
+        "icmp echo-reply code 0 ha → hb id 9 seq 3", "ping ha → hb id 7 seq 2", "connect ha → hb:22 from port 40000"]
+
+
+def test_demo_wraps_the_about_text_instead_of_breaking_it(tmp_path):
+    result = CliRunner().invoke(app, ["demo"], env={"COLUMNS": "200"})
+    assert '"Control subnet traffic with network ACLs"' in result.output  # one line in the output, two in the file

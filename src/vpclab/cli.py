@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table
 
 from vpclab import __version__
@@ -287,8 +288,8 @@ def demo() -> None:
     failed = 0
     for lab in builtin_labs():
         out.rule(f"[bold]{lab.name}")
-        if lab.about:
-            out.print(lab.about.strip(), style="italic", markup=False)
+        if lab.about:  # as Markdown, so paragraphs wrap to the terminal instead of breaking mid-sentence
+            out.print(Markdown(lab.about.strip()), style="italic")
         result = run_lab(lab, SimBackend())
         out.print(timeline.render(result), soft_wrap=True)
         failed += not result.ok

@@ -112,7 +112,8 @@ def describe(step: LabStep) -> str:
     if action == "listen":
         return f"listen on {s.host} {s.proto}/{s.port}" + (" (replying)" if s.reply else "")
     if action == "connect":
-        return f"connect {s.src} → {s.to}:{s.port}" + (f" as {s.name}" if s.name else "")
+        return (f"connect {s.src} → {s.to}:{s.port}" + (f" from port {s.sport}" if s.sport else "")
+                + (f" as {s.name}" if s.name else ""))
     if action == "send":
         return f"send {s.data!r} on {s.conn}" + (" from the server" if s.side == "server" else "")
     if action == "close":
@@ -120,9 +121,9 @@ def describe(step: LabStep) -> str:
     if action == "udp":
         return f"udp {s.src} → {s.to}:{s.port} {s.data!r}" + (f" from port {s.sport}" if s.sport else "")
     if action == "ping":
-        return f"ping {s.src} → {s.to} id {s.id}"
+        return f"ping {s.src} → {s.to} id {s.id} seq {s.seq}"
     if action == "icmp":
-        return f"icmp {s.type} {s.src} → {s.to} id {s.id}"
+        return f"icmp {s.type} code {s.code} {s.src} → {s.to} id {s.id} seq {s.seq}"
     if action == "wait":
         return f"wait {s.seconds:g} s"
     if action in ("authorize", "revoke"):
