@@ -57,7 +57,10 @@ def load_snapshot(path: str | Path) -> Snapshot:
 
         document = read_terraform(source)
         kind = document.kind
-    network, assembler = assemble_document(document.data, document.locate)
+    try:
+        network, assembler = assemble_document(document.data, document.locate)
+    except InputError as error:  # what the importer skipped (a file that is not JSON…) is often the cause: say it
+        raise InputError(list(document.warnings) + error.problems) from None
     return Snapshot(str(source), kind, network, list(document.warnings) + assembler.warnings, assembler.added)
 
 

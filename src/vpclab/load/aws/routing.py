@@ -16,6 +16,8 @@ TARGETS = ("GatewayId", "NatGatewayId", "EgressOnlyInternetGatewayId", "VpcPeeri
 SECTIONS = {"igw-": "internet_gateways", "eigw-": "egress_only_gateways", "nat-": "nat_gateways",
             "pcx-": "peerings", "tgw-": "transit_gateways", "vgw-": "vpn_gateways", "vpce-": "vpc_endpoints",
             "eni-": "hosts", "i-": "hosts"}
+#: Targets AWS has that vpclab does not model: carrier and local gateways, Cloud WAN core networks (by ARN).
+UNMODELLED = ("cagw-", "lgw-", "arn:")
 #: Route Origin values of routes a gateway or route server propagated.
 PROPAGATED = ("EnableVgwRoutePropagation", "Advertisement")
 
@@ -63,8 +65,10 @@ def _route(doc: Document, route: Record) -> dict[str, Any] | None:
     if destination is None or target is None:
         doc.warn(route.origin, "route without destination or target: skipped")
     elif target != "local" and not any(target.startswith(prefix) for prefix in SECTIONS):
-        doc.warn(route.origin, f"route target {target} (carrier gateway, local gateway, Cloud WAN …) is not modelled: "
-                               "skipped")
+        what = ("carrier gateway, local gateway, Cloud WAN …" if target.startswith(UNMODELLED)
+                else "not an AWS target id")
+        doc.warn(route.origin, f"route target {target} ({what}) is not modelled: skipped, so traffic to {destination} "
+                               "follows the table's other routes (assumptions I7)")
     elif state not in (None, "active", "blackhole"):
         doc.warn(route.origin, f"route in state {state}: skipped")
     else:

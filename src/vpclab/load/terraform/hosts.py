@@ -20,6 +20,8 @@ def read(ctx: Context) -> None:
         _interface(ctx, res)
     for res in ctx.of_type("aws_instance"):
         _instance(ctx, res, primaries)
+    for res in ctx.of_type("aws_nat_gateway"):
+        _nat_interface(ctx, res)
     for res in ctx.of_type("aws_network_interface_attachment"):
         _attach(ctx, res, ctx.one(res, "network_interface_id"), ctx.one(res, "instance_id"),
                 res.known("device_index"), primaries)
@@ -96,6 +98,21 @@ def _instance(ctx: Context, res: Resource, primaries: dict[str, str]) -> None:
         ctx.warn(res, "the public IPv4 address AWS assigns at launch is known only after apply")
     ctx.doc.put(("hosts", eni), entry, ctx.origin(res))
     primaries[instance] = eni
+
+
+def _nat_interface(ctx: Context, res: Resource) -> None:
+    """A NAT gateway's own ENI, as describe-network-interfaces lists it (no security group, source/destination
+    check off, managed by AWS): known when its id, subnet and address are (a state; a plan knows them only after
+    apply)."""
+    nat = ctx.get("nat_gateways", ctx.id_of(res))
+    eni, subnet, ip = nat.get("eni"), nat.get("subnet"), nat.get("private_ip")
+    if not (eni and subnet and ip) or ctx.has("hosts", eni):
+        return
+    entry: dict[str, Any] = {"subnet": subnet, "ip": ip, "security_groups": [], "interface_type": "nat_gateway",
+                             "source_dest_check": False, "requester_managed": True}
+    if nat.get("public_ip"):
+        entry["public_ip"] = nat["public_ip"]
+    ctx.doc.put(("hosts", eni), entry, ctx.origin(res))
 
 
 def _host(ctx: Context, res: Resource, subnet: str | None, ip: str | None, secondary: list[str],

@@ -65,14 +65,27 @@ def _add_route(ctx: Context, res: Resource, table: str, block: Block, destinatio
     """One route: its destination and the first target given (by its id, placeholder when new)."""
     destination = next((v for key in destinations for v in _field(ctx, res, block, key)), None)
     target = next((t for key in TARGETS for t in _field(ctx, res, block, key)), None)
-    if target == "local" or (target and target.startswith(KINDS)):
-        route = {"destination": destination, "target": target, **({"state": "blackhole"} if blackhole else {})}
-        if destination:
-            ctx.doc.append(("route_tables", table, "routes"), route, ctx.origin(res))
-            return
-    unmodelled = target is not None and not target.startswith(KINDS)
+    if destination and (target == "local" or (target and target.startswith(KINDS))):
+        _append(ctx, res, table, {"destination": destination, "target": target,
+                                  **({"state": "blackhole"} if blackhole else {})})
+        return
+    unmodelled = bool(destination) and target is not None
     ctx.warn(res, f"a route to {destination or 'an unknown destination'} via {target or 'an unknown target'}: "
-                  "skipped" + (" (a target vpclab does not model)" if unmodelled else ""))
+                  "skipped" + (f" (a target vpclab does not model), so traffic to {destination} follows the table's "
+                               "other routes (assumptions I7)" if unmodelled else ""))
+
+
+def _append(ctx: Context, res: Resource, table: str, route: dict[str, Any]) -> None:
+    """Add a route unless the table has one to its destination: a state of an existing stack lists a route of
+    `aws_route` inline in its table too (the provider's Read writes back every route AWS has, §9.6), and AWS holds
+    one route per destination (a second one with another target is a conflict: the first is kept)."""
+    routes = ctx.get("route_tables", table)["routes"]
+    same = next((r for r in routes if r["destination"] == route["destination"]), None)
+    if same is None:
+        ctx.doc.append(("route_tables", table, "routes"), route, ctx.origin(res))
+    elif same != route:
+        ctx.warn(res, f"a second route to {route['destination']} in {table} (via {route['target']}, the first via "
+                      f"{same['target']}): the first one is kept")
 
 
 def _field(ctx: Context, res: Resource, block: Block, key: str) -> list[str]:
