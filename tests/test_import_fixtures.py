@@ -272,8 +272,6 @@ def test_the_state_and_the_describe_json_of_one_vpc_give_the_same_model(state: S
     assert state.network.hosts[NAT_ENI].origin == Origin("shop-state.json", path="module.network.aws_nat_gateway.this")
 
 
-@pytest.mark.xfail(strict=True, reason="model/frozen.py: FrozenMap.__hash__ hashes its items in insertion order "
-                   "while __eq__ ignores the order, so equal networks read in another order hash differently")
 def test_equal_models_hash_alike(state: Snapshot, described: Snapshot):
     """Python's contract (a == b implies hash(a) == hash(b)); the two sources list groups in another order."""
     assert state.network == described.network and hash(state.network) == hash(described.network)

@@ -81,3 +81,11 @@ def test_models_are_immutable_and_hashable_and_changes_make_new_versions():
     assert [e.number for e in changed.nacls["default"].ingress] == [100]
     with pytest.raises(ModelError, match="unknown network ACL"):
         net.associate_nacl("a", "nope")
+
+
+def test_frozen_maps_equal_in_another_order_hash_alike():
+    """Python's contract (a == b implies hash(a) == hash(b)): importers list objects in their source's order."""
+    from vpclab.model.frozen import FrozenMap
+
+    a, b = FrozenMap({"x": 1, "y": 2}), FrozenMap({"y": 2, "x": 1})
+    assert a == b and hash(a) == hash(b) and list(a) == ["x", "y"]

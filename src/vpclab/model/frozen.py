@@ -10,7 +10,7 @@ V = TypeVar("V")
 
 
 class FrozenMap(Mapping[K, V], Generic[K, V]):
-    """A read-only dict that keeps insertion order and hashes by its items."""
+    """A read-only dict that keeps insertion order; equality and hash ignore the order, as dict equality does."""
 
     __slots__ = ("_data", "_hash")
 
@@ -28,8 +28,8 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         return len(self._data)
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            self._hash = hash(tuple(self._data.items()))
+        if self._hash is None:  # order-free, like equality: maps equal in another order hash alike
+            self._hash = hash(frozenset(self._data.items()))
         return self._hash
 
     def __eq__(self, other: object) -> bool:
