@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load] [--json PATH] [--no-hotspots]`.
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import] [--against REV] [--json PATH]
+[--no-hotspots]`.
 
 Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
 (bench/results-quick.json for a --quick smoke run). `--only` runs and updates just those sections.
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from bench import established, hotspots, kernel, load, rules  # noqa: E402
+from bench import established, hotspots, importing, kernel, load, rules  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
@@ -137,11 +138,43 @@ def print_load(r: dict) -> None:
     print(f"\n   target: 10,000 rules in under {r['target_s']:g} s: {verdict}")
 
 
+def print_import(r: dict) -> None:
+    print(f"\n== Importing a synthetic AWS snapshot (median of {r['rounds']}; {r['memory']}) ==\n")
+    rows = [[_n(row["enis"]), _n(row["counts"]["security_groups"]), _n(row["counts"]["sg_rules_ingress"]
+             + row["counts"]["sg_rules_egress"]), *(f"{row['median_s'][s]:.2f}" for s in importing.STAGES),
+             f"{row['peak_mib']:,.0f}", f"{row['baseline_mib']:,.0f}"] for row in r["results"]]
+    print(_table(["ENIs", "groups", "rules", "read s", "assemble s", "compile s", "collect s", "total s",
+                  "peak MiB", "baseline MiB"], rows))
+    print("\n   growth: time ratio to the previous size (exponent k in time ∝ ENIs^k; 1 linear, 2 quadratic):")
+    rows = [[_n(row["enis"]), f"{g['enis']:.2f}×", *(f"{g['time'][s]:.2f}× (k={g['exponent'][s]:.2f})"
+                                                     for s in importing.STAGES)]
+            for row in r["results"] if (g := row.get("vs_previous"))]
+    print(_table(["ENIs", "ENIs ×", *importing.STAGES], rows))
+    first, last = r["results"][0], r["results"][-1]
+    if "vs_smallest" in last:
+        whole = last["vs_smallest"]
+        print(f"   {first['enis']:,} → {last['enis']:,} ENIs ({whole['enis']:.0f}×): total {whole['time']['total']:.2f}× "
+              f"(k={whole['exponent']['total']:.2f}), compile {whole['time']['compile']:.2f}× "
+              f"(k={whole['exponent']['compile']:.2f})")
+    against = r.get("against")
+    if against:
+        print(f"\n   {against['revision']} on the same snapshots (one pass each), and how many times slower it is than "
+              "the working tree's pass just before it:")
+        rows = [[_n(old["enis"]), *(f"{old['median_s'][s]:.2f} s ({x[s]:.1f}×)" for s in importing.STAGES),
+                 f"{old['peak_mib']:,.0f}"] for old, x in zip(against["results"], against["slower"])]
+        print(_table(["ENIs", *importing.STAGES, "peak MiB"], rows))
+    verdict = "MET" if r["meets_target"] else "NOT MET"
+    print(f"\n   target at 10,000 ENIs: under {r['target_s']:g} s and {r['target_rss_mib']:,.0f} MiB: {verdict} "
+          f"({r['total_s']:.2f} s, {r['peak_mib']:,.0f} MiB at {r['largest_enis']:,} ENIs)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
-    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load"], action="append",
-                        help="run only these sections (repeatable); the results file keeps the others")
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import"],
+                        action="append", help="run only these sections (repeatable); the results file keeps the others")
+    parser.add_argument("--against", metavar="REV", help="import section: also import the same snapshots with a git "
+                        "revision's src/ (in the first round only), for a before/after ratio")
     parser.add_argument("--no-hotspots", action="store_true",
                         help="skip the diagnostic sections (profiles and what-if variants)")
     parser.add_argument("--json", type=Path, default=None, help=f"where to write results (default "
@@ -150,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.json is None:
         args.json = QUICK_JSON if args.quick else DEFAULT_JSON
-    selected = args.only or ["established", "rules", "load", "kernel"] + ([] if args.no_hotspots else ["hotspots"])
+    selected = args.only or ["established", "rules", "load", "import", "kernel"] + (
+        [] if args.no_hotspots else ["hotspots"])
 
     import vpclab
 
@@ -172,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     if "load" in selected:
         results["load"] = load.run(args.quick)
         print_load(results["load"])
+    if "import" in selected:
+        results["import"] = importing.run(args.quick, args.against)
+        print_import(results["import"])
     if "hotspots" in selected:
         results["hotspots"] = hotspots.run(args.quick)
         print_hotspots(results["hotspots"])

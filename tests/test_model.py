@@ -1,11 +1,12 @@
 """The model: canonical forms, validation with field paths, immutability and versioned changes."""
 
 import dataclasses
+from ipaddress import IPv4Address, ip_address, ip_network
 
 import pytest
 
-from vpclab.model import (ConntrackSettings, Direction, IcmpMatch, ModelError, NaclEntry, PortRange, SgRule,
-                          parse_protocol)
+from vpclab.model import (ConntrackSettings, Direction, Host, IcmpMatch, ModelError, NaclEntry, Network, PortRange,
+                          SecurityGroup, SgRule, Subnet, Vpc, parse_protocol)
 
 from netbuild import build, rule
 
@@ -64,6 +65,19 @@ def test_network_validation_reports_every_problem_with_its_field():
     assert fields == ["subnets.a.nacl", "subnets.z.cidr", "hosts.h.ip", "hosts.h.security_groups", "hosts.r.ip",
                       "hosts.s.subnet", "security_groups.sg-a.ingress[1].sg", "security_groups.sg-a.ingress[2].prefix_list"]
     assert "reserved by AWS" in str(error.value)
+
+
+def test_a_public_ip_inside_any_vpc_cidr_is_refused():
+    """A public IP must lie outside every VPC's CIDRs, secondary ones and other VPCs' included (edges checked)."""
+    vpcs = [Vpc(ip_network("10.0.0.0/16"), id="vpc-a", secondary_cidrs=(ip_network("100.64.0.0/16"),)),
+            Vpc(ip_network("172.16.0.0/16"), id="vpc-b")]
+    publics = {"other-vpc": "172.16.255.255", "secondary": "100.64.0.0", "after": "100.65.0.0",
+               "before": "172.15.255.255"}
+    hosts = [Host(name, ip_address(f"10.0.1.{10 + i}"), "a", ("sg-a",), IPv4Address(public))
+             for i, (name, public) in enumerate(publics.items())]
+    with pytest.raises(ModelError) as error:
+        Network.build(vpcs, [Subnet("a", ip_network("10.0.1.0/24"), vpc="vpc-a")], hosts, [SecurityGroup.new("sg-a")])
+    assert [p.field for p in error.value.problems] == ["hosts.other-vpc.public_ip", "hosts.secondary.public_ip"]
 
 
 def test_models_are_immutable_and_hashable_and_changes_make_new_versions():

@@ -20,8 +20,9 @@ from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.nat import NAT_PROTOCOLS, NatTable
 from vpclab.engine.packet import ACK, FIN, RST, SYN, Packet
 from vpclab.engine.paths import Route, Router
-from vpclab.engine.sg import SgPolicy, UntrackedMatch, compile_policy, untracked_matches
+from vpclab.engine.sg import PeerCache, SgPolicy, UntrackedMatch, compile_policy, untracked_matches
 from vpclab.engine.verdict import RuleRef, Step, Verdict
+from vpclab.gc_pause import collector_paused
 from vpclab.model.network import Host, Network
 from vpclab.model.protocols import ICMP, ICMP_QUERY_REPLY, ICMPV6, TCP, UDP
 from vpclab.model.rules import Direction
@@ -85,11 +86,13 @@ class Engine:
 
     # ---- configuration -------------------------------------------------------------------------------
 
+    @collector_paused()
     def update(self, network: Network) -> None:
         """Switch to a new network version. Tracked entries stay; untracked flows meet the new rules."""
         self.network = network
         self.router = Router(network)
         policies: dict[tuple[str, ...], tuple[SgPolicy, SgPolicy]] = {}
+        cache = PeerCache(network)
         enis: dict[str, Eni] = {}
         for host in network.vpc_hosts():
             if not host.security_groups:  # an ENI AWS gives no group (NAT gateway, GWLB): no SG gate, no tracking
@@ -97,8 +100,8 @@ class Engine:
             pair = policies.get(host.security_groups)
             if pair is None:
                 pair = policies[host.security_groups] = (
-                    compile_policy(network, host.security_groups, INGRESS),
-                    compile_policy(network, host.security_groups, EGRESS))
+                    compile_policy(network, host.security_groups, INGRESS, cache=cache),
+                    compile_policy(network, host.security_groups, EGRESS, cache=cache))
             table = self._tables.get(host.name)
             if table is None:
                 table = self._tables[host.name] = ConntrackTable(host.name, host.conntrack, self.config)

@@ -9,7 +9,6 @@ with the same interface, kept as the reference that property tests and benchmark
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import defaultdict
 from dataclasses import dataclass
 
 from vpclab.model.protocols import ALL, ICMP, ICMPV6, IcmpMatch, PortRange, has_ports, is_icmp
@@ -73,22 +72,19 @@ def merge_spans(spans: list[Span]) -> list[Span]:
     return [(lo, hi) for lo, hi in merged]
 
 
-def _intervals(spans: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
-    """Sweep spans tagged with bits into sorted interval starts and the mask of bits covering each interval."""
-    per_bit: dict[int, list[Span]] = defaultdict(list)
-    for lo, hi, bit in spans:
-        per_bit[bit].append((lo, hi))
-    adds: dict[int, int] = defaultdict(int)
-    removes: dict[int, int] = defaultdict(int)
+def _intervals(per_bit: dict[int, list[Span]]) -> tuple[list[int], list[int]]:
+    """Sweep each bit's spans into sorted interval starts and the mask of bits covering each interval."""
+    adds: dict[int, int] = {}
+    removes: dict[int, int] = {}
     for bit, bit_spans in per_bit.items():
         flag = 1 << bit
-        for lo, hi in merge_spans(bit_spans):
-            adds[lo] |= flag
-            removes[hi + 1] |= flag
+        for lo, hi in bit_spans if len(bit_spans) == 1 else merge_spans(bit_spans):
+            adds[lo] = adds.get(lo, 0) | flag
+            removes[hi + 1] = removes.get(hi + 1, 0) | flag
     bounds: list[int] = []
     masks: list[int] = []
     current = 0
-    for point in sorted(set(adds) | set(removes) | {0}):
+    for point in sorted(adds.keys() | removes.keys() | {0}):
         current = (current & ~removes.get(point, 0)) | adds.get(point, 0)
         if masks and masks[-1] == current:
             continue
@@ -108,12 +104,14 @@ class RuleIndex:
         protocols = {item.proto for item in items if item.proto != ALL} | {ALL}
         for version in (4, 6):
             for proto in protocols:
-                members = [i for i in items if (i.proto == proto or i.proto == ALL) and i.spans(version)]
-                if not members:
-                    continue
-                abounds, amasks = _intervals([(lo, hi, i.bit) for i in members for lo, hi in i.spans(version)])
-                pbounds, pmasks = _intervals([(i.first, i.last, i.bit) for i in members])
-                self._tables[(version, proto)] = (abounds, amasks, pbounds, pmasks)
+                addresses: dict[int, list[Span]] = {}
+                ports: dict[int, list[Span]] = {}
+                for i in items:
+                    if (i.proto == proto or i.proto == ALL) and (spans := i.spans(version)):
+                        addresses.setdefault(i.bit, []).extend(spans)
+                        ports.setdefault(i.bit, []).append((i.first, i.last))
+                if addresses:
+                    self._tables[(version, proto)] = (*_intervals(addresses), *_intervals(ports))
 
     def match(self, version: int, proto: int, addr: int, key: int) -> int:
         """The mask of matching rules (bit i = rule i); 0 when none match."""

@@ -16,7 +16,7 @@ from vpclab.errors import Origin
 from vpclab.model.addresses import IPNetwork, span
 from vpclab.model.network import Network
 from vpclab.model.protocols import ALL, TCP, UDP
-from vpclab.model.rules import CidrPeer, Direction, PrefixListPeer, SgRule
+from vpclab.model.rules import CidrPeer, Direction, GroupPeer, PrefixListPeer, SgRule
 
 #: the protocols AWS's untracked-flow rule concerns
 UNTRACKED_PROTOCOLS = (TCP, UDP)
@@ -34,13 +34,13 @@ class SgPolicy:
     __slots__ = ("groups", "origin", "direction", "rules", "peers", "index", "world_mask", "world_ports", "all_world")
 
     def __init__(self, groups: tuple[str, ...], direction: Direction, rules: list[RuleRef],
-                 peers: list[tuple[IPNetwork, ...]], linear: bool = False, origin: Origin | None = None) -> None:
+                 peers: list[tuple[IPNetwork, ...]], items: list[MatchItem], linear: bool = False,
+                 origin: Origin | None = None) -> None:
         self.groups = groups
         self.origin = origin  # the first group's: where a missing rule would be added
         self.direction = direction
         self.rules = rules
         self.peers = peers
-        items = match_items(rules, peers)
         self.index: RuleIndex | LinearIndex = LinearIndex(items) if linear else RuleIndex(items)
         world: dict[tuple[int, int], list[Span]] = {}
         all_world: set[tuple[int, int]] = set()
@@ -109,25 +109,53 @@ def peer_blocks(network: Network, rule: SgRule) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(address) for address in network.group_members(peer.group))
 
 
+#: a peer as address blocks, with their spans: IPv4, IPv6
+Expanded = tuple[tuple[IPNetwork, ...], tuple[Span, ...], tuple[Span, ...]]
+
+
+def expanded(blocks: tuple[IPNetwork, ...]) -> Expanded:
+    """`blocks` with their IPv4 and their IPv6 spans."""
+    return blocks, tuple(span(b) for b in blocks if b.version == 4), tuple(span(b) for b in blocks if b.version == 6)
+
+
+class PeerCache:
+    """Rules' peers on one network, `expanded`; each referenced group's members once, however many ENIs' policies
+    cite the group."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._groups: dict[str, Expanded] = {}
+
+    def __call__(self, rule: SgRule) -> Expanded:
+        if not isinstance(rule.peer, GroupPeer):
+            return expanded(peer_blocks(self.network, rule))
+        found = self._groups.get(rule.peer.group)
+        if found is None:
+            found = self._groups[rule.peer.group] = expanded(peer_blocks(self.network, rule))
+        return found
+
+
 def match_items(rules: list[RuleRef], peers: list[tuple[IPNetwork, ...]]) -> list[MatchItem]:
     """Rules flattened for matching (bit i = rule i): protocol, address spans per family, port span."""
-    items = []
-    for bit, (ref, blocks) in enumerate(zip(rules, peers)):
-        rule = ref.rule
-        assert isinstance(rule, SgRule)
-        v4 = tuple(span(b) for b in blocks if b.version == 4)
-        v6 = tuple(span(b) for b in blocks if b.version == 6)
-        first, last = port_span(rule.protocol, rule.ports, rule.icmp)
-        items.append(MatchItem(bit, rule.protocol, v4, v6, first, last))
-    return items
+    return [_item(bit, ref, *expanded(blocks)[1:]) for bit, (ref, blocks) in enumerate(zip(rules, peers))]
+
+
+def _item(bit: int, ref: RuleRef, v4: tuple[Span, ...], v6: tuple[Span, ...]) -> MatchItem:
+    """The rule `ref` cites as match item `bit`, its peer's spans given."""
+    rule = ref.rule
+    assert isinstance(rule, SgRule)
+    return MatchItem(bit, rule.protocol, v4, v6, *port_span(rule.protocol, rule.ports, rule.icmp))
 
 
 def compile_policy(network: Network, groups: tuple[str, ...], direction: Direction,
-                   linear: bool = False) -> SgPolicy:
-    """Compile the union of `groups`' rules in `direction`, in group order then rule order."""
+                   linear: bool = False, cache: PeerCache | None = None) -> SgPolicy:
+    """Compile the union of `groups`' rules in `direction`, in group order then rule order; `cache` shares the
+    expanded group references between the policies of one network."""
     rules = [RuleRef(gid, direction, n, rule, rule.origin)
              for gid in groups
              for n, rule in enumerate(network.security_groups[gid].rules(direction), start=1)]
-    peers = [peer_blocks(network, ref.rule) for ref in rules]  # type: ignore[arg-type]
+    expand = cache or PeerCache(network)
+    peers = [expand(ref.rule) for ref in rules]  # type: ignore[arg-type]
+    items = [_item(bit, ref, v4, v6) for bit, (ref, (_, v4, v6)) in enumerate(zip(rules, peers))]
     origin = network.security_groups[groups[0]].origin if groups else None
-    return SgPolicy(groups, direction, rules, peers, linear, origin)
+    return SgPolicy(groups, direction, rules, [blocks for blocks, _, _ in peers], items, linear, origin)

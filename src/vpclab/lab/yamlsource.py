@@ -6,15 +6,13 @@ the node tree gives every key's and item's line, and the same tree is constructe
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import yaml
 
 from vpclab.errors import InputError, Origin, Problem
+from vpclab.gc_pause import collector_paused
 from vpclab.load.problems import Path, field_name
 
 #: the fast loader when PyYAML was built with libyaml, the pure-Python one otherwise (same results)
@@ -78,19 +76,6 @@ def parse(text: str, file: str) -> Source:
     if problems:
         raise LabError(problems)
     return source
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a document's many acyclic objects are built: otherwise it
-    rescans them again and again (a 10,000-rule lab's YAML takes three times as long)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _hint(text: str, mark: yaml.Mark | None) -> str:

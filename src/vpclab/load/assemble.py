@@ -14,6 +14,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import TypeVar
 
 from vpclab.errors import InputError, Problem
+from vpclab.gc_pause import collector_paused
 from vpclab.load.checker import Locator
 from vpclab.load.problems import Path, guess_field, model_path
 from vpclab.load.quotas import Key, quota_warnings
@@ -42,6 +43,7 @@ def assemble(data: Mapping[str, object], locate: Locator | None = None,
     return assembler.result(assembler.network(assembler.sections(NetworkSpec, data)), error)
 
 
+@collector_paused()
 def assemble_document(data: Mapping[str, object], locate: Locator | None = None) -> tuple[Network, Assembler]:
     """An importer's network document (docs/network-data.md: several VPCs, route tables, gateways; AWS ids as
     names) → the network, and the assembler with its warnings and the AWS defaults it added (`added`)."""

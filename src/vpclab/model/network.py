@@ -3,9 +3,10 @@ validated value."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, collapse_addresses
 
 from vpclab.errors import Origin
 from vpclab.model.addresses import IPAddress
@@ -158,6 +159,7 @@ class Network:
     peerings: FrozenMap[str, Peering] = field(default_factory=FrozenMap)
     vpc_endpoints: FrozenMap[str, VpcEndpoint] = field(default_factory=FrozenMap)
     transit_gateways: FrozenMap[str, TransitGateway] = field(default_factory=FrozenMap)
+    _members: dict[str, list[IPAddress]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.vpcs, Vpc):
@@ -218,11 +220,13 @@ class Network:
 
     def group_members(self, group: str) -> list[IPAddress]:
         """Private addresses of the ENIs carrying `group` (what a group reference matches; never public IPs)."""
-        members: list[IPAddress] = []
-        for host in self.vpc_hosts():
-            if group in host.security_groups:
-                members.extend(host.private_addresses)
-        return members
+        if self._members is None:  # every group's members in one pass over the hosts, kept: the network is immutable
+            members: dict[str, list[IPAddress]] = {}
+            for host in self.vpc_hosts():
+                for carried in dict.fromkeys(host.security_groups):
+                    members.setdefault(carried, []).extend(host.private_addresses)
+            object.__setattr__(self, "_members", members)
+        return list(self._members.get(group, ()))  # type: ignore[union-attr]
 
     def subnet_of(self, host: str) -> Subnet | None:
         name = self.hosts[host].subnet
@@ -307,6 +311,7 @@ class Network:
 
     def _host_problems(self) -> Iterable[Problem]:
         owners: dict[tuple[str, IPAddress], str] = {}  # private addresses are unique per VPC, public ones globally
+        space = _AddressSpace(c for v in self.vpcs.values() for c in v.cidrs)
         for name, host in self.hosts.items():
             where = f"hosts.{name}"
             vpc = self.subnets[host.subnet].vpc if host.subnet in self.subnets else ""
@@ -320,9 +325,9 @@ class Network:
                 if inside is not None:
                     yield Problem(f"{where}.ip", f"internet host {host.ip} is inside the VPC CIDR {inside.cidr}")
                 continue
-            yield from self._vpc_host_problems(where, host)
+            yield from self._vpc_host_problems(where, host, space)
 
-    def _vpc_host_problems(self, where: str, host: Host) -> Iterable[Problem]:
+    def _vpc_host_problems(self, where: str, host: Host, vpc_space: _AddressSpace) -> Iterable[Problem]:
         subnet = self.subnets.get(host.subnet) if host.subnet else None
         if subnet is None:
             yield Problem(f"{where}.subnet", f"unknown subnet {host.subnet!r}: expected one of {_names(self.subnets)}")
@@ -333,7 +338,7 @@ class Network:
             if offset <= 3 or host.ip == subnet.cidr.broadcast_address:
                 yield Problem(f"{where}.ip", f"{host.ip} is reserved by AWS in {subnet.cidr} (the first four "
                               "addresses and the last): expected another address")
-        if host.public_ip is not None and any(v.holds(host.public_ip) for v in self.vpcs.values()):
+        if host.public_ip is not None and vpc_space.holds(host.public_ip):
             yield Problem(f"{where}.public_ip", f"{host.public_ip} is inside the VPC CIDR: expected a public address")
         if host.ipv6 is not None:
             if subnet is None or subnet.ipv6_cidr is None:
@@ -386,6 +391,24 @@ class Network:
                     yield Problem(f"{where}.subnets", f"subnet {subnet} is already associated with route table "
                                   f"{associated[subnet]}: a subnet has one route table")
                 associated[subnet] = tid
+
+
+class _AddressSpace:
+    """A union of CIDRs of both families, merged and sorted once so that `holds` is a binary search."""
+
+    def __init__(self, cidrs: Iterable[IPv4Network | IPv6Network]) -> None:
+        blocks = list(cidrs)
+        self._spans: dict[int, tuple[list[int], list[int]]] = {}
+        for version in (4, 6):
+            merged = list(collapse_addresses(c for c in blocks if c.version == version))  # type: ignore[misc]
+            self._spans[version] = ([int(c.network_address) for c in merged],
+                                    [int(c.broadcast_address) for c in merged])
+
+    def holds(self, address: IPAddress) -> bool:
+        """True when `address` is inside one of the CIDRs."""
+        firsts, lasts = self._spans[address.version]
+        index = bisect_right(firsts, int(address)) - 1
+        return index >= 0 and int(address) <= lasts[index]
 
 
 def _with_default_routing(network: Network) -> None:

@@ -48,8 +48,8 @@ def discover(root: Path, doc: Document) -> list[Piece]:
         if not path.is_file() or any(part.startswith(".") for part in PurePosixPath(file).parts):
             continue
         data = _load(path, file, doc)
-        if data is not None:
-            parsed.append((file, data, regions_in(json.dumps(data))))
+        if data is not None:  # the text is searched for regions only where the folders name none
+            parsed.append((file, data, regions_in(json.dumps(data)) if folder_scope(file)[1] is None else set()))
     folder_regions: dict[str, set[str]] = defaultdict(set)
     for file, _, regions in parsed:
         folder_regions[PurePosixPath(file).parent.as_posix()] |= regions

@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 from vpclab.errors import InputError, Origin, Problem
+from vpclab.gc_pause import collector_paused
 from vpclab.load.aws.discover import Piece, discover
 from vpclab.load.aws.filters import read_nacls, read_security_groups
 from vpclab.load.aws.gateways import read_attached_gateways, read_nat_gateways, read_peerings, read_vpc_endpoints
@@ -33,6 +34,7 @@ EXPECTED_WITH_TGW_TABLES = (
 )
 
 
+@collector_paused()
 def read_aws_folder(path: str | os.PathLike[str]) -> Document:
     """The network document of the describe outputs under `path`, each part located at its file and JSON path.
 
