@@ -49,15 +49,20 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
     """Security groups (stateful), network ACLs (stateless) and connection tracking, explained."""
 
 
+def _refused(error: InputError) -> typer.Exit:
+    """Bad input: every problem on stderr, located; the exit to raise is status 2 (never a traceback)."""
+    for problem in error.problems:
+        typer.echo(str(problem), err=True)
+    return typer.Exit(2)
+
+
 def _load(name: str):  # type: ignore[no-untyped-def]
     from vpclab.lab.catalog import load
 
     try:
         lab = load(name)
     except InputError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+        raise _refused(error) from None
     for warning in lab.warnings:
         typer.echo(str(warning), err=True)
     return lab
@@ -199,9 +204,7 @@ def import_(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON fold
     try:
         report = import_report(load_snapshot(snapshot))
     except InputError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+        raise _refused(error) from None
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return
@@ -246,9 +249,7 @@ def collect(output: Path = typer.Option(..., "--output", "-o", help="The snapsho
         typer.echo(f"{error}: expected a profile of ~/.aws/config", err=True)
         raise typer.Exit(2) from None
     except InputError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+        raise _refused(error) from None
     except BackendError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(3) from None
@@ -269,9 +270,7 @@ def lab_show(lab: str = typer.Argument(..., help="A built-in lab name, a lab fil
         try:
             snapshot = load_snapshot(path)
         except InputError as error:
-            for problem in error.problems:
-                typer.echo(str(problem), err=True)
-            raise typer.Exit(2) from None
+            raise _refused(error) from None
         out.print(labview.render_network(snapshot.network, f"{lab} ({snapshot.kind})"))
         return
     out.print(labview.render(_load(lab)))
