@@ -20,7 +20,8 @@ from vpclab.errors import BackendError, InputError
 app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering — security groups (stateful), "
                        "network ACLs (stateless) and connection tracking, every verdict explained.",
                   epilog="Start with: vpclab lab list · vpclab lab run beating-security-groups · "
-                         "vpclab lab run tracked-vs-untracked --verbose · sudo vpclab lab diff nacl-stateless",
+                         "vpclab lab run tracked-vs-untracked --verbose · sudo vpclab lab diff nacl-stateless · "
+                         "your own configuration: vpclab collect -o snap --region R, then vpclab import snap",
                   no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
 lab_app = typer.Typer(help="Labs: a small VPC, hosts and steps with expected outcomes.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
