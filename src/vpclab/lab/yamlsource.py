@@ -13,7 +13,7 @@ import yaml
 
 from vpclab.errors import InputError, Origin, Problem
 from vpclab.gc_pause import collector_paused
-from vpclab.load.problems import Path, field_name
+from vpclab.load.problems import Path, field_name, nearest
 
 #: the fast loader when PyYAML was built with libyaml, the pure-Python one otherwise (same results)
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,11 +38,7 @@ class Source:
 
     def line_of(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest enclosing value that has one."""
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:end]))
-            if line is not None:
-                return line
-        return None
+        return nearest(self.lines, path)
 
     def origin(self, path: Path) -> Origin:
         """The file and line of `path` (or of its nearest enclosing value)."""

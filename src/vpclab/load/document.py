@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vpclab.errors import Origin, Problem
+from vpclab.load.problems import Path, nearest
 
-Path = tuple[str | int, ...]
 
 
 @dataclass
@@ -50,8 +50,4 @@ class Document:
 
     def locate(self, path: Path) -> Origin | None:
         """The origin of `path`, or of its nearest enclosing part that has one (the assembler's locator)."""
-        for end in range(len(path), -1, -1):
-            origin = self.origins.get(tuple(path[:end]))
-            if origin is not None:
-                return origin
-        return None
+        return nearest(self.origins, path)

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel
 
+T = TypeVar("T")
+
 #: A place inside the input data: mapping keys and list positions (from 0), e.g. `("hosts", "web", "ip")`.
 Path = tuple[str | int, ...]
+
+
+def nearest(values: Mapping[Path, T], path: Path) -> T | None:
+    """The value recorded for `path`, or for its nearest enclosing path that has one (a line, an origin)."""
+    for end in range(len(path), -1, -1):
+        value = values.get(tuple(path[:end]))
+        if value is not None:
+            return value
+    return None
 
 
 def field_name(path: Path) -> str:

@@ -109,21 +109,23 @@ class HostSpec(Strict):
     region: str = ""
 
 
-class PrefixListSpec(Strict):
-    cidrs: list[str]
+class Tagged(Strict):
+    """What every object of a network document may carry: its Name tag, account and region."""
+
     name: str = ""
     account: str = ""
     region: str = ""
 
 
-class VpcEntrySpec(Strict):
+class PrefixListSpec(Tagged):
+    cidrs: list[str]
+
+
+class VpcEntrySpec(Tagged):
     """One VPC of a network document's `vpcs` (docs/network-data.md)."""
 
     cidrs: list[str]
     ipv6_cidrs: list[str] = []
-    account: str = ""
-    region: str = ""
-    name: str = ""
 
 
 class RouteSpec(Strict):
@@ -133,33 +135,24 @@ class RouteSpec(Strict):
     origin: Literal["static", "propagated"] = "static"
 
 
-class RouteTableSpec(Strict):
+class RouteTableSpec(Tagged):
     vpc: Name
     main: bool = False
     subnets: list[Name] = []
     gateways: list[Name] = []
     routes: list[RouteSpec] = []
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
-class GatewaySpec(Strict):
+class GatewaySpec(Tagged):
     vpc: Name | None = None
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
-class NatGatewaySpec(Strict):
+class NatGatewaySpec(Tagged):
     subnet: Name
     private_ip: str | None = None
     public_ip: str | None = None
     connectivity: Literal["public", "private"] = "public"
     eni: str | None = None
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
 class PeeringSpec(Strict):
@@ -175,7 +168,7 @@ class PeeringSpec(Strict):
     name: str = ""
 
 
-class EndpointSpec(Strict):
+class EndpointSpec(Tagged):
     vpc: Name
     type: str
     service: str = ""
@@ -183,9 +176,6 @@ class EndpointSpec(Strict):
     subnets: list[str] = []
     enis: list[str] = []
     security_groups: list[str] = []
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
 class TgwRouteSpec(Strict):
@@ -195,31 +185,22 @@ class TgwRouteSpec(Strict):
     state: str = "active"
 
 
-class TgwAttachmentSpec(Strict):
+class TgwAttachmentSpec(Tagged):
     type: str = "vpc"
     resource: str = ""
     subnets: list[str] = []
     route_table: str | None = None
     state: str = "available"
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
-class TgwRouteTableSpec(Strict):
+class TgwRouteTableSpec(Tagged):
     routes: list[TgwRouteSpec] = []
     propagations: list[str] = []
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
-class TransitGatewaySpec(Strict):
+class TransitGatewaySpec(Tagged):
     attachments: dict[str, TgwAttachmentSpec] = {}
     route_tables: dict[str, TgwRouteTableSpec] = {}
-    name: str = ""
-    account: str = ""
-    region: str = ""
 
 
 class NetworkSpec(Strict):
