@@ -7,6 +7,7 @@ import yaml
 
 from vpclab.errors import InputError, Origin, Problem
 from vpclab.lab.catalog import builtin_names
+from vpclab.lab.defaults import with_default_group
 from vpclab.lab.loader import Lab, parse_lab
 from vpclab.load import Assembler, Path, assemble
 from vpclab.model import ALL, ModelError, Network
@@ -115,7 +116,8 @@ def assert_rules_and_entries_are_on_their_lines(text: str, file: str, network: N
         for r in group.ingress + group.egress:
             assert r.origin.file == file
             default_egress = r.origin == group.origin and r.protocol == ALL and r.peer.is_world
-            assert default_egress or r in written_on(text, r.origin, rule), (group.id, r)
+            added_default = group.id == "default" and r.origin == network.vpc.origin  # AWS's, made with the VPC
+            assert default_egress or added_default or r in written_on(text, r.origin, rule), (group.id, r)
     for acl in network.nacls.values():
         for e in acl.ingress + acl.egress:
             default = acl.id == "default" and e.origin == network.vpc.origin
@@ -127,8 +129,9 @@ def test_every_object_of_a_lab_carries_the_file_and_line_it_was_written_on():
     net = lab.network
     assert net.vpc.origin == Origin("origins.yaml", 3) and line(LAB, net.vpc.origin).startswith("vpc:")
     named = [*net.subnets.values(), *net.hosts.values()]
-    named_by_id = [*net.security_groups.values(), *net.prefix_lists.values(),
+    named_by_id = [*(sg for sg in net.security_groups.values() if sg.id != "default"), *net.prefix_lists.values(),
                    *(acl for acl in net.nacls.values() if acl.id != "default")]
+    assert net.security_groups["default"].origin == net.vpc.origin  # AWS's default group, made with the VPC
     for name, obj in [(o.name, o) for o in named] + [(o.id, o) for o in named_by_id]:
         assert obj.origin.file == "origins.yaml"
         assert line(LAB, obj.origin).strip().startswith(f"{name}:"), (name, obj.origin)
@@ -232,7 +235,7 @@ def test_origins_do_not_change_equality_or_hashes():
 
 def test_a_lab_and_the_same_plain_data_assemble_to_the_same_network():
     data = {k: v for k, v in yaml.safe_load(LAB).items() if k not in ("lab", "title", "steps")}
-    assert assemble(data) == parse_lab(LAB, "origins.yaml").network
+    assert assemble(with_default_group(data)) == parse_lab(LAB, "origins.yaml").network
 
 
 def test_the_rule_builders_place_one_rule_or_entry_at_a_path_and_report_alike():

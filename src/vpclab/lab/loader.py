@@ -11,6 +11,7 @@ from pathlib import Path as FilePath
 
 from vpclab.errors import Problem
 from vpclab.lab import schema
+from vpclab.lab.defaults import default_group_origin, with_default_group
 from vpclab.lab.on_snapshot import network_on_snapshot
 from vpclab.lab.steps import LabStep, StepChecker, declared_names
 from vpclab.lab.yamlsource import LabError, Source, located, parse
@@ -64,13 +65,15 @@ def _build(source: Source) -> Lab:
     """The network is the assembler's; the header and the steps are the lab's."""
     data = source.data
     assert isinstance(data, dict)
-    assembler = Assembler(source.origin)
     snapshot_warnings: list[Problem] = []
-    if "snapshot" in data:  # a lab on a real configuration: the network comes from the snapshot
+    if "snapshot" in data:
+        assembler = Assembler(source.origin)  # a lab on a real configuration: the network comes from the snapshot
         spec = assembler.sections(schema.SnapshotLabSpec, data)
         network, snapshot_warnings = (network_on_snapshot(assembler, spec, source.file) if spec.snapshot
                                       else (None, []))
-    else:
+    else:  # the lab's own VPC: with AWS's default security group (vpclab.lab.defaults)
+        data = with_default_group(data)
+        assembler = Assembler(default_group_origin(source.origin, source.lines))
         spec = assembler.sections(schema.LabSpec, data)
         network = assembler.network(spec)
     names = declared_names(data) if "snapshot" not in data or network is None else {
