@@ -3,8 +3,6 @@ the steps use are named by id, Name tag or address; every other ENI stays, still
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 
@@ -63,10 +61,3 @@ def test_an_eni_the_snapshot_does_not_hold_is_refused_with_the_candidates(tmp_pa
         load(str(path))
     (problem,) = error.value.problems
     assert problem.field == "hosts.app.name" and "test1" in problem.message and problem.origin.line == 5
-
-
-def test_the_kernel_backend_refuses_a_snapshot_lab_with_exit_3(tmp_path):
-    path = write(tmp_path, str(shared("aws-snapshots", "test-nat-gateway")))
-    result = subprocess.run([sys.executable, "-m", "vpclab", "lab", "run", str(path), "--backend", "kernel"],
-                            capture_output=True, text=True)
-    assert result.returncode == 3 and "does not run labs on a snapshot yet" in result.stderr

@@ -113,10 +113,6 @@ def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ig
 
     if backend is BackendName.sim:
         return run_lab(lab, SimBackend(), conntrack=verbose)
-    if lab.snapshot:
-        typer.echo(f"{lab.name}: the kernel backend does not run labs on a snapshot yet ({lab.snapshot}): "
-                   "use --backend sim", err=True)
-        raise typer.Exit(3)
     if lab.total_wait > max_wait:
         typer.echo(f"{lab.name}: its waits add up to {lab.total_wait:g} s, more than --max-wait {max_wait:g} s; "
                    "the kernel backend waits for real: raise --max-wait or use --backend sim", err=True)

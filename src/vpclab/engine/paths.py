@@ -79,11 +79,12 @@ class Route:
 class GatewayFacts:
     """What the route tables and the internet gateway allow, published for renderers (the kernel's router).
 
-    `translations` are the IGW's 1:1 mappings (host, private IPv4, public IPv4); `private_subnets` have no
-    route to an internet gateway; `untranslatable` hosts (host, private IPv4) have no public IP to leave with.
+    `translations` are the IGW's 1:1 mappings (host or NAT gateway, private IPv4, public IPv4); `private_subnets`
+    have no route to an internet gateway; `untranslatable` hosts (host, private IPv4) have no public IP to leave
+    with; `vpc_cidrs` are every VPC's IPv4 blocks (unreachable from outside, §2).
     """
 
-    vpc_cidr: IPv4Network
+    vpc_cidrs: tuple[IPv4Network, ...]
     translations: tuple[tuple[str, IPv4Address, IPv4Address], ...]
     private_subnets: tuple[str, ...]
     untranslatable: tuple[tuple[str, IPv4Address], ...]
@@ -103,8 +104,10 @@ class Router:
         self.public: dict[int, Host] = {}
         self.internet: dict[int, Host] = {}
         for host in network.hosts.values():
-            if host.internet:
-                self.internet[int(host.ip)] = host
+            if host.internet:  # reached at its IPv4 address, and at its IPv6 one when it has one
+                for address in (host.ip, host.ipv6):
+                    if address is not None:
+                        self.internet[int(address)] = host
                 continue
             local = self.by_vpc[network.subnets[host.subnet or ""].vpc]
             for address in host.private_addresses:
@@ -145,10 +148,13 @@ class Router:
         """The route tables' and the internet gateway's facts, for renderers that must not re-derive them."""
         network = self.network
         hosts = network.vpc_hosts()
+        nat_ips = {n.private_ip for n in network.nat_gateways.values()}
         return GatewayFacts(
-            network.vpc.cidr,
+            tuple(c for v in network.vpcs.values() for c in v.cidrs if isinstance(c, IPv4Network)),
             tuple((h.name, h.ip, h.public_ip) for h in hosts  # type: ignore[misc]
-                  if h.public_ip is not None and isinstance(h.ip, IPv4Address)),
+                  if h.public_ip is not None and isinstance(h.ip, IPv4Address) and h.ip not in nat_ips)
+            + tuple((n.id, n.private_ip, n.public_ip) for n in network.nat_gateways.values()
+                    if n.public_ip is not None and n.connectivity == "public"),
             tuple(name for name in network.subnets if not network.routes_to_internet(name)),
             tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)))
 

@@ -13,15 +13,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from vpclab.engine import Engine
 from vpclab.engine.ports import EphemeralPorts
-from vpclab.errors import KernelError
+from vpclab.errors import BackendUnavailable, KernelError
 from vpclab.kernel import cleanup, driver, topology
 from vpclab.kernel.plan import Plan, new_prefix
-from vpclab.kernel.render import router_ruleset, sg_ruleset
+from vpclab.kernel.render import nat_ruleset, router_ruleset, sg_ruleset
 from vpclab.lab.backend import Observation
 from vpclab.model.addresses import parse_ip
 from vpclab.model.network import Network
@@ -101,11 +102,14 @@ class KernelBackend:
 
     # ---- lifecycle -----------------------------------------------------------------------------------
 
-    def start(self, network: Network) -> None:
+    def start(self, network: Network, hosts: Collection[str] | None = None) -> None:
+        """Build the network (only `hosts` and what they route through, when given: a lab on a snapshot)."""
         driver.preflight()
+        plan = Plan.make(network, new_prefix(), hosts)
+        refuse_unbuildable(network, plan)
         cleanup.sweep()
-        prefix = new_prefix()
-        self.plan = Plan.make(network, prefix)
+        prefix = plan.prefix
+        self.plan = plan
         self.engine = Engine(network)
         cleanup.claim(prefix)
         atexit.register(self.stop)
@@ -119,7 +123,7 @@ class KernelBackend:
         except BaseException:
             self.stop()
             raise
-        self.ports = {name: EphemeralPorts(host.ephemeral_ports) for name, host in network.hosts.items()}
+        self.ports = {name: EphemeralPorts(network.hosts[name].ephemeral_ports) for name in self.plan.hosts}
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if os.getpid() == self._main_pid:  # never in a helper process that inherited the handler
@@ -148,9 +152,12 @@ class KernelBackend:
         jobs: list[tuple[str, dict[str, Any], dict[str, object] | None]] = []
         router = router_ruleset(self.engine, self.plan)
         jobs.append((self.plan.router, router, None))
-        for host in self.engine.network.vpc_hosts():
-            ns = self.plan.enis[host.name]
-            jobs.append((ns, sg_ruleset(self.engine, host.name), topology.eni_sysctls(host) if first else None))
+        for name, ns in self.plan.enis.items():
+            host = self.engine.network.hosts[name]
+            jobs.append((ns, sg_ruleset(self.engine, name), topology.eni_sysctls(host) if first else None))
+        for nat_id, ns in self.plan.nats.items():
+            nat = self.engine.network.nat_gateways[nat_id]
+            jobs.append((ns, nat_ruleset(str(nat.private_ip)), topology.NAT_SYSCTLS if first else None))
         for ns, ruleset, sysctls in jobs:
             text = json.dumps(ruleset, sort_keys=True)
             if self.applied.get(ns) != text:
@@ -180,8 +187,9 @@ class KernelBackend:
 
     def _owner(self, address: str) -> str | None:
         """The host that holds `address` (private, public or internet), where a packet's arrival is checked."""
-        assert self.engine is not None
-        return self.engine.router.owner(int(parse_ip(address)))
+        assert self.engine is not None and self.plan is not None
+        owner = self.engine.router.owner(int(parse_ip(address)))
+        return owner if owner in self.plan.hosts else None
 
     def _seen_as(self, src: str, dst_address: str) -> str:
         """The source address a receiver sees for `src` (the engine's route says whether the IGW translates)."""
@@ -285,6 +293,20 @@ class KernelBackend:
             text = driver.in_ns(ns, ["conntrack", "-L"], check=False)
             tables[host] = [_entry(line) for line in text.splitlines() if line.strip()]
         return tables
+
+
+def refuse_unbuildable(network: Network, plan: Plan) -> None:
+    """Refuse, before anything is created, a network one router namespace cannot hold: subnets with overlapping
+    CIDRs (overlapping VPCs, allowed in AWS) among those the run builds."""
+    seen: list[tuple[str, object]] = []
+    for name in plan.bridges:
+        cidr = network.subnets[name].cidr
+        clash = next((other for other, c in seen if cidr.overlaps(c)), None)  # type: ignore[attr-defined]
+        if clash is not None:
+            raise BackendUnavailable(f"subnets {clash} and {name} overlap ({network.subnets[clash].cidr} and {cidr}): "
+                                     "the kernel backend routes every subnet it builds in one namespace; use "
+                                     "--backend sim, or name hosts of one of the overlapping VPCs only")
+        seen.append((name, cidr))
 
 
 def _entry(line: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ Rule comments cite the model's rule and where it was written (`sg-b ingress rule
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from vpclab.engine import Engine, RuleRef
@@ -140,6 +141,9 @@ def sg_ruleset(engine: Engine, host: str) -> Json:
     """The nftables JSON for one ENI namespace: create if missing, then replace the rules atomically."""
     family, table = "inet", SG_TABLE
     model = engine.network.hosts[host]
+    if not model.security_groups:  # an ENI AWS gives no group: no SG gate and no tracking (engine.update)
+        return {"nftables": [{"add": {"table": {"family": family, "name": table}}},
+                             _chain(family, table, "eni", "forward", 0, "accept"), _flush(family, table, "eni")]}
     ip = str(model.ip)
     max_entries = model.conntrack.max_entries
     commands: list[Json] = [
@@ -203,13 +207,16 @@ def _nacl_label(ref: RuleRef) -> str:
 
 
 def router_ruleset(engine: Engine, plan: Plan) -> Json:
-    """The router's nftables JSON: route limits and NACLs in `forward`, the IGW's translation around it."""
+    """The router's nftables JSON: route limits and NACLs in `forward`, the IGW's translation around it, and a
+    drop for every pair of built endpoints the engine's route tables give no path (blackholes, missing routes,
+    inactive peerings…), matched before any translation."""
     family, table = "ip", ROUTER_TABLE
     facts = engine.router.gateway_facts()
-    subnets = list(engine.network.subnets)
+    subnets = list(plan.bridges)
+    built = set(plan.hosts) | set(plan.nats)
     internet = _match(_meta("iifname"), INTERNET_WILDCARD)
     to_internet = _match(_meta("oifname"), INTERNET_WILDCARD)
-    chains = ["pre", "post", "forward"] + [f"{c}_{i}" for i in range(len(plan.bridges)) for c in ("in", "out")]
+    chains = ["pre", "post", "forward"] + [f"{c}_{i}" for i in range(len(subnets)) for c in ("in", "out")]
     commands: list[Json] = [
         {"add": {"table": {"family": family, "name": table}}},
         _chain(family, table, "pre", "prerouting", -300),
@@ -218,10 +225,18 @@ def router_ruleset(engine: Engine, plan: Plan) -> Json:
     ]
     commands += [_chain(family, table, c) for c in chains[3:]]
     commands += [_flush(family, table, c) for c in chains]
+    for link, src, dst, label in route_drops(engine, plan):
+        commands.append(_rule(family, table, "pre", [_match(_meta("iifname"), link),
+                                                     _match(_payload("ip", "saddr"), src),
+                                                     _match(_payload("ip", "daddr"), dst), {"drop": None}], label))
     # internet gateway: private addresses are unreachable from outside; public ones translate 1:1, statelessly
-    commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), _addr(facts.vpc_cidr)),
-                                                 {"drop": None}], "no route to private addresses"))
+    if facts.vpc_cidrs:
+        commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"),
+                                                                      _addr_set(list(facts.vpc_cidrs))),
+                                                     {"drop": None}], "no route to private addresses"))
     for name, private, public in facts.translations:
+        if name not in built:
+            continue
         commands.append(_rule(family, table, "pre", [internet, _match(_payload("ip", "daddr"), str(public)),
                                                      {"mangle": {"key": _payload("ip", "daddr"),
                                                                  "value": str(private)}}], f"igw to {name}"))
@@ -230,14 +245,18 @@ def router_ruleset(engine: Engine, plan: Plan) -> Json:
                                                                   "value": str(public)}}], f"igw from {name}"))
     # route tables: private subnets have no route to the IGW; hosts without a public IP cannot use it
     for name in facts.private_subnets:
+        if name not in plan.bridges:
+            continue
         bridge = plan.bridges[name]
         commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
                                                          {"drop": None}], f"subnet {name} is private"))
         commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
                                                          {"drop": None}], f"subnet {name} is private"))
     for name, private in facts.untranslatable:
-        commands.append(_rule(family, table, "forward", [to_internet, _match(_payload("ip", "saddr"), str(private)),
-                                                         {"drop": None}], f"{name} has no public IP"))
+        if name in plan.enis:
+            commands.append(_rule(family, table, "forward", [to_internet, _match(_payload("ip", "saddr"),
+                                                                                 str(private)),
+                                                             {"drop": None}], f"{name} has no public IP"))
     # network ACLs: leaving a subnet, then entering one (never within a subnet: bridged, not routed)
     for i, name in enumerate(subnets):
         commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
@@ -248,4 +267,58 @@ def router_ruleset(engine: Engine, plan: Plan) -> Json:
     for i, name in enumerate(subnets):
         commands += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}")
         commands += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}")
+    return {"nftables": commands}
+
+
+def route_drops(engine: Engine, plan: Plan) -> list[tuple[str, str, str, str]]:
+    """(link, source, destination, label) for every pair of built endpoints whose route the engine drops: each
+    VPC host's IPv4 addresses (from its subnet's bridge) and each internet host (from its link) to every address a
+    built host or NAT gateway answers at. The label names the code and the route that decided it."""
+    network = engine.network
+    targets: list[str] = []
+    for name in plan.hosts:
+        host = network.hosts[name]
+        targets += [str(a) for a in host.addresses if a.version == 4]
+    for nat_id in plan.nats:
+        nat = network.nat_gateways[nat_id]
+        targets += [str(a) for a in (nat.private_ip, nat.public_ip) if a is not None]
+    drops = []
+    for name in plan.hosts:
+        host = network.hosts[name]
+        link = plan.internet_links[name] if host.internet else plan.bridges[host.subnet or ""]
+        own = {str(a) for a in host.addresses}
+        for src in (a for a in host.private_addresses if a.version == 4) if not host.internet else (host.ip,):
+            for dst in targets:
+                if dst in own:
+                    continue
+                route = engine.router.route(int(src), int(ipaddress.ip_address(dst)), False)
+                if route.drop_code is not None:
+                    where = f" @ {route.origin}" if route.origin else ""
+                    drops.append((link, str(src), dst, f"route: {route.drop_code}{where}"))
+    return drops
+
+
+def nat_ruleset(nat_ip: str) -> Json:
+    """A NAT gateway's namespace (aws-routing-terraform.md §3): forwards new TCP, UDP and ICMP flows from the VPC
+    and source-NATs them to its own address, lets back only what belongs to a flow it translated (conntrack), and
+    accepts nothing addressed to itself — so the internet cannot start a connection through it."""
+    family, table = "ip", "nat_gw"
+    commands: list[Json] = [
+        {"add": {"table": {"family": family, "name": table}}},
+        {"add": {"chain": {"family": family, "table": table, "name": "post", "type": "nat", "hook": "postrouting",
+                           "prio": 100, "policy": "accept"}}},
+        _chain(family, table, "fwd", "forward", 0, "drop"),
+        _chain(family, table, "in", "input", 0, "drop"),
+    ]
+    commands += [_flush(family, table, c) for c in ("post", "fwd", "in")]
+    established = _match({"ct": {"key": "state"}}, ["established", "related"], "in")
+    commands.append(_rule(family, table, "fwd", [established, {"accept": None}], "a translated flow"))
+    commands.append(_rule(family, table, "fwd", [_match({"ct": {"key": "state"}}, "new", "in"),
+                                                 _match(_payload("ip", "saddr"), nat_ip, "!="),
+                                                 _match(_meta("l4proto"), {"set": [TCP, UDP, ICMP]}),
+                                                 {"accept": None}], "a new flow from the VPC: TCP, UDP, ICMP only"))
+    commands.append(_rule(family, table, "in", [established, {"accept": None}], "replies to the gateway itself"))
+    commands.append(_rule(family, table, "post", [_match(_meta("iifname"), "eth0"),
+                                                  _match(_payload("ip", "saddr"), nat_ip, "!="),
+                                                  {"snat": {"addr": nat_ip}}], "source NAT to the gateway"))
     return {"nftables": commands}

@@ -1,7 +1,8 @@
 """The lab network as namespaces and links: pure command lists (`commands`) and the calls that run them.
 
 Router namespace: one bridge per subnet holding the gateway (.1); ENI namespaces bridge a host to its subnet
-and hold its security groups; internet hosts hang off point-to-point links (proxy ARP, a /32 route each).
+and hold its security groups; internet hosts hang off point-to-point links (proxy ARP, a /32 route each); a NAT
+gateway is a namespace on its subnet's bridge that source-NATs what the router's policy routes send it.
 Everything is created inside the lab's namespaces: veths are born there, nothing touches the root namespace.
 """
 
@@ -11,11 +12,14 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 
+from vpclab.engine.nat import NAT_IDLE_TIMEOUT
 from vpclab.errors import KernelError
 from vpclab.kernel import driver
 from vpclab.kernel.plan import Plan
 from vpclab.model.network import Host, Network
+from vpclab.model.routing import TargetKind
 
 #: emulate AWS where Linux differs (docs/assumptions.md, "The kernel backend")
 ENI_SYSCTLS = {
@@ -33,6 +37,21 @@ ROUTER_SYSCTLS = {
     "net.bridge.bridge-nf-call-ip6tables": 0,
     "net.bridge.bridge-nf-call-arptables": 0,
     "net.ipv4.icmp_echo_ignore_all": 1,             # the VPC router's address is not a host
+    "net.ipv6.conf.all.disable_ipv6": 1,
+}
+
+
+#: a NAT gateway: forwards, translates with its own conntrack, forgets a flow idle for 350 s (nat.py, §3)
+NAT_SYSCTLS = {
+    "net.ipv4.ip_forward": 1,
+    "net.ipv4.conf.all.send_redirects": 0,          # it forwards back out the interface packets came in on
+    "net.ipv4.conf.eth0.send_redirects": 0,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.icmp_echo_ignore_all": 1,
+    "net.netfilter.nf_conntrack_tcp_timeout_established": int(NAT_IDLE_TIMEOUT),
+    "net.netfilter.nf_conntrack_udp_timeout": int(NAT_IDLE_TIMEOUT),
+    "net.netfilter.nf_conntrack_udp_timeout_stream": int(NAT_IDLE_TIMEOUT),
+    "net.netfilter.nf_conntrack_icmp_timeout": int(NAT_IDLE_TIMEOUT),
     "net.ipv6.conf.all.disable_ipv6": 1,
 }
 
@@ -67,19 +86,18 @@ def commands(network: Network, plan: Plan) -> Commands:
     """The `ip` commands that build the topology (pure)."""
     cmds = Commands(create=[f"netns add {ns}" for ns in plan.namespaces])
     router = ["link set lo up"]
-    for name, subnet in network.subnets.items():
-        bridge = plan.bridges[name]
-        gateway = subnet.cidr.network_address + 1
-        router += [f"link add {bridge} type bridge", f"addr add {gateway}/{subnet.cidr.prefixlen} dev {bridge}",
-                   f"link set {bridge} up"]
+    for name, bridge in plan.bridges.items():
+        subnet = network.subnets[name]
+        router += [f"link add {bridge} type bridge", f"addr add {_gateway(network, name)}/{subnet.cidr.prefixlen} "
+                   f"dev {bridge}", f"link set {bridge} up"]
     hosts: dict[str, list[str]] = {}
     enis: dict[str, list[str]] = {}
     attach: list[str] = []
     # Distinct interface indexes for both ends of every veth: when a veth's index equals its peer's (common
     # across namespaces), the kernel treats its carrier change as non-urgent and delays it by up to a second.
     index = iter(range(1000, 1_000_000))
-    for host in network.hosts.values():
-        ns = plan.hosts[host.name]
+    for name, ns in plan.hosts.items():
+        host = network.hosts[name]
         if host.internet:
             link = plan.internet_links[host.name]
             hosts[ns] = ["link set lo up", f"link add eth0 index {next(index)} type veth peer name {link} "
@@ -89,11 +107,11 @@ def commands(network: Network, plan: Plan) -> Commands:
             continue
         eni = plan.enis[host.name]
         subnet = network.subnets[host.subnet or ""]
-        gateway = subnet.cidr.network_address + 1
+        prefix = subnet.cidr.prefixlen
         hosts[ns] = ["link set lo up", f"link add eth0 index {next(index)} type veth peer name to-host "
                      f"index {next(index)} netns {eni}",
-                     f"addr add {host.ip}/{subnet.cidr.prefixlen} dev eth0", "link set eth0 up",
-                     f"route add default via {gateway}"]
+                     *(f"addr add {a}/{prefix} dev eth0" for a in _ipv4_addresses(host)), "link set eth0 up",
+                     f"route add default via {_gateway(network, host.subnet or '')}"]
         uplink = plan.uplinks[host.name]
         enis[eni] = ["link set lo up", "link add br0 type bridge",
                      f"link add to-vpc index {next(index)} type veth peer name {uplink} index {next(index)} "
@@ -103,8 +121,56 @@ def commands(network: Network, plan: Plan) -> Commands:
         attach += [f"link set {uplink} master {plan.bridges[host.subnet or '']}", f"link set {uplink} up"]
         if host.public_ip is not None:  # so the router answers ARP for it on internet links (proxy ARP)
             attach.append(f"route add {host.public_ip}/32 dev {plan.bridges[host.subnet or '']}")
+    for nat_id, ns in plan.nats.items():
+        nat = network.nat_gateways[nat_id]
+        subnet = network.subnets[nat.subnet]
+        link = plan.nat_uplinks[nat_id]
+        hosts[ns] = ["link set lo up", f"link add eth0 index {next(index)} type veth peer name {link} "
+                     f"index {next(index)} netns {plan.router}",
+                     f"addr add {nat.private_ip}/{subnet.cidr.prefixlen} dev eth0", "link set eth0 up",
+                     f"route add default via {_gateway(network, nat.subnet)}"]
+        attach += [f"link set {link} master {plan.bridges[nat.subnet]}", f"link set {link} up"]
+        if nat.public_ip is not None:
+            attach.append(f"route add {nat.public_ip}/32 dev {plan.bridges[nat.subnet]}")
+    attach += nat_routes(network, plan)
     cmds.stages = [{plan.router: router}, hosts, enis, {plan.router: attach}]
     return cmds
+
+
+def _gateway(network: Network, subnet: str) -> IPv4Address:
+    """The VPC router's address in a subnet (base + 1, as in AWS)."""
+    return network.subnets[subnet].cidr.network_address + 1  # type: ignore[return-value]
+
+
+def _ipv4_addresses(host: Host) -> list[IPv4Address]:
+    return [a for a in (host.ip, *host.secondary_ips) if isinstance(a, IPv4Address)]
+
+
+def nat_routes(network: Network, plan: Plan) -> list[str]:
+    """Policy routes in the router for subnets whose route table sends traffic to a NAT gateway: a table per such
+    subnet (selected by its bridge) holding its NAT routes and `throw` for every other route, so the longest
+    prefix of the subnet's own table decides, as in AWS (aws-routing-terraform.md §1.2, §3)."""
+    lines: list[str] = []
+    prefix_lists = {pid: pl.cidrs for pid, pl in network.prefix_lists.items()}
+    for i, (name, bridge) in enumerate(plan.bridges.items()):
+        table = network.route_table_of(name)
+        if table is None or not any(r.target in plan.nats for r in table.targets(TargetKind.NAT_GATEWAY)):
+            continue
+        number = 100 + i
+        for route in table.routes:
+            destinations = prefix_lists.get(route.destination, ()) if isinstance(route.destination, str) \
+                else (route.destination,)
+            for destination in destinations:
+                if destination.version != 4:
+                    continue
+                if route.kind is TargetKind.NAT_GATEWAY and route.target in plan.nats and not route.blackhole:
+                    nat = network.nat_gateways[route.target]
+                    lines.append(f"route replace {destination} via {nat.private_ip} dev {plan.bridges[nat.subnet]} "
+                                 f"table {number}")
+                else:
+                    lines.append(f"route replace throw {destination} table {number}")
+        lines.append(f"rule add iif {bridge} lookup {number} pref {number}")
+    return lines
 
 
 def _parallel(jobs: dict[str, list[str]]) -> None:
@@ -121,8 +187,8 @@ def create(network: Network, plan: Plan) -> None:
     links = plan.internet_links.values()
     jobs = {plan.router: ROUTER_SYSCTLS | {f"net.ipv4.conf.{link}.proxy_arp": 1 for link in links}
             | {f"net.ipv4.neigh.{link}.proxy_delay": 0 for link in links}}  # answer ARP at once, not within 0.8 s
-    for host in network.hosts.values():
-        jobs[plan.hosts[host.name]] = host_sysctls(host)
+    for name, ns in plan.hosts.items():
+        jobs[ns] = host_sysctls(network.hosts[name])
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda item: driver.sysctl(*item), jobs.items()))
 

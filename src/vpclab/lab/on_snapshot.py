@@ -6,6 +6,7 @@ tag or address) and may add hosts on the internet. Every other ENI stays, still 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path as FilePath
 
@@ -102,3 +103,24 @@ def _find_eni(checker: Checker, path: Path, network: Network, entry: schema.Snap
                                  if found else f"no ENI of the snapshot has {key} {value!r}: expected one of "
                                                f"{candidates}"))
     return None
+
+
+def hosts_used(network: Network, specs: Iterable[object]) -> frozenset[str]:
+    """The hosts a lab's steps use: named by `from`, `to` or `host`, or holding an address a step sends to
+    (`ADDRESS` or `NAME@ipv6`). A backend that builds hosts one by one (the kernel) builds only these."""
+    used: set[str] = set()
+    for spec in specs:
+        for field in ("src", "to", "host", "side"):
+            value = getattr(spec, field, None)
+            if not isinstance(value, str):
+                continue
+            name = value.split("@", 1)[0]
+            if name in network.hosts:
+                used.add(name)
+                continue
+            try:
+                address = parse_ip(value)
+            except ModelError:
+                continue
+            used.update(h.name for h in network.hosts.values() if address in h.addresses)
+    return frozenset(used)
