@@ -75,7 +75,7 @@ CASES = [
     ("a tcp listener that replies", "- listen: {host: hb, port: 80, reply: true}", "listen.reply",
      "so it is a udp one"),
     ("send with empty data", "- send: {conn: c1, data: ''}", "send.data", "this value is empty"),
-    ("send from neither end", "- send: {conn: c1, from: middle}", "send.from", "expected 'client' or 'server'"),
+    ("send from neither end", "- send: {conn: c1, from: middle}", "send.from", "'middle' is neither end of connection c1"),
     ("send after close", "- close: {conn: c1}\n  - send: {conn: c1, data: late}", "send.conn",
      f"connection c1 was closed at step {STEP}: expected an open connection"),
     ("close after close", "- close: {conn: c1}\n  - close: {conn: c1}", "close.conn", "was closed at step"),

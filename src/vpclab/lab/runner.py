@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vpclab.model.protocols import parse_protocol, protocol_name
+
 from vpclab.lab.backend import Backend, Observation
 from vpclab.lab.loader import Lab, LabStep
+from vpclab.lab.steps import target
 
 
 @dataclass(slots=True)
@@ -67,7 +70,7 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
     backend.start(lab.network)
     try:
         for step in lab.steps:
-            observation = _run_step(step, backend, connections)
+            observation = _run_step(step, backend, connections, lab)
             result = StepResult(step.index, step.action, describe(step), step.expect, observation.outcome,
                                 observation.packets, observation.detail)
             if conntrack:
@@ -78,15 +81,16 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
     return LabResult(lab.name, lab.title, backend.name, results)
 
 
-def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any]) -> Observation:
+def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any], lab: Lab) -> Observation:
     s: Any = step.spec
     action = step.action
     if step.network is not None:
         return backend.apply(step.network)
     if action == "listen":
         return backend.listen(s.host, s.proto, s.port, s.reply)
+    to = target(lab.network, s) if hasattr(s, "to") else ""  # a host name, or an address (NAME@ipv6: its IPv6)
     if action == "connect":
-        observation = backend.connect(s.src, s.to, s.port, s.sport)
+        observation = backend.connect(s.src, to, s.port, s.sport)
         if s.name:
             connections[s.name] = observation.handle
         return observation
@@ -94,12 +98,14 @@ def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any]) -> O
         return backend.send(connections[s.conn], s.data.encode(), s.side)
     if action == "close":
         return backend.close(connections[s.conn], s.side)
-    if action == "udp":
-        return backend.udp(s.src, s.to, s.port, s.data.encode(), s.sport)
+    if action == "udp":  # expect reply / no-reply: the outcome is whether the listener's answer came back
+        return backend.udp(s.src, to, s.port, s.data.encode(), s.sport, reply=s.expect in ("reply", "no-reply"))
     if action == "ping":
-        return backend.ping(s.src, s.to, s.id, s.seq)
+        return backend.ping(s.src, to, s.id, s.seq)
     if action == "icmp":
-        return backend.icmp(s.src, s.to, s.type, s.code, s.id, s.seq)
+        return backend.icmp(s.src, to, s.type, s.code, s.id, s.seq)
+    if action == "ip":
+        return backend.ip(s.src, to, parse_protocol(s.proto))
     if action == "wait":
         return backend.wait(s.seconds)
     raise ValueError(f"unknown action {action!r}")
@@ -109,6 +115,8 @@ def describe(step: LabStep) -> str:
     """A short human description: `connect testa → testb:4321 as c1`, `revoke sg-b ingress tcp 4321 from …`."""
     s: Any = step.spec
     action = step.action
+    if getattr(s, "family", None) == "ipv6" and _is_name(s.to):  # which address of the host named: NAME@ipv6
+        s = s.model_copy(update={"to": f"{s.to}@ipv6"})
     if action == "listen":
         return f"listen on {s.host} {s.proto}/{s.port}" + (" (replying)" if s.reply else "")
     if action == "connect":
@@ -117,9 +125,18 @@ def describe(step: LabStep) -> str:
     if action == "send":
         return f"send {s.data!r} on {s.conn}" + (" from the server" if s.side == "server" else "")
     if action == "close":
-        return f"close {s.conn}"
+        return f"close {s.conn}" + (" from the server" if s.side == "server" else "")
+    if action == "ip":
+        return f"ip {protocol_name(parse_protocol(s.proto))} {s.src} → {s.to}"
+    if action == "set_conntrack":
+        given = s.model_dump(exclude_none=True, exclude={"host"})
+        return f"set {s.host}'s conntrack " + ", ".join(f"{k} {v}" for k, v in given.items())
+    if action == "modify_prefix_list":
+        changes = [f"+{c}" for c in s.add] + [f"-{c}" for c in s.remove]
+        return f"modify prefix list {s.prefix_list}: {' '.join(changes)}"
     if action == "udp":
-        return f"udp {s.src} → {s.to}:{s.port} {s.data!r}" + (f" from port {s.sport}" if s.sport else "")
+        return (f"udp {s.src} → {s.to}:{s.port} {s.data!r}" + (f" from port {s.sport}" if s.sport else "")
+                + (" (the listener's answer)" if s.expect in ("reply", "no-reply") else ""))
     if action == "ping":
         return f"ping {s.src} → {s.to} id {s.id} seq {s.seq}"
     if action == "icmp":
@@ -147,3 +164,8 @@ def describe(step: LabStep) -> str:
     if action == "set_security_groups":
         return f"set {s.host}'s security groups to {', '.join(s.security_groups)}"
     return action
+
+
+def _is_name(to: str) -> bool:
+    """True when a step's `to` names a host rather than giving an address."""
+    return not any(c in to for c in ":") and not to.replace(".", "").isdigit()

@@ -13,6 +13,8 @@ from vpclab.load.spec import NaclRuleSpec, Name, NetworkSpec, SgRuleSpec, Strict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Data = Annotated[str, Field(min_length=1)]  # the backends recognise a delivery by its data
+Family = Literal["ipv4", "ipv6"]  # which address of a host named by `to` (default: its IPv4 one)
+Side = Annotated[str, Field(min_length=1)]  # `client`, `server`, or the host name of either end
 
 
 class LabHeader(Strict):
@@ -60,19 +62,20 @@ class ConnectStep(Strict):
     port: Port
     sport: Port | None = None
     name: Name | None = Field(None, alias="as")
+    family: Family | None = None
     expect: Literal["established", "blocked", "refused"] | None = None
 
 
 class SendStep(Strict):
     conn: Name
     data: Data = "data"
-    side: Literal["client", "server"] = Field("client", alias="from")
+    side: Side = Field("client", alias="from")
     expect: Literal["delivered", "dropped"] | None = None
 
 
 class CloseStep(Strict):
     conn: Name
-    side: Literal["client", "server"] = Field("client", alias="from")
+    side: Side = Field("client", alias="from")
 
 
 class PingStep(Strict):
@@ -80,6 +83,7 @@ class PingStep(Strict):
     to: Name
     id: Annotated[int, Field(ge=0, le=65535)] = 1
     seq: Annotated[int, Field(ge=0, le=65535)] = 1
+    family: Family | None = None
     expect: Literal["reply", "no-reply"] | None = None
 
 
@@ -90,6 +94,7 @@ class IcmpStep(Strict):
     code: Annotated[int, Field(ge=0, le=255)] = 0
     id: Annotated[int, Field(ge=0, le=65535)] = 0
     seq: Annotated[int, Field(ge=0, le=65535)] = 0
+    family: Family | None = None
     expect: Literal["delivered", "dropped"] | None = None
 
 
@@ -99,6 +104,17 @@ class UdpStep(Strict):
     port: Port
     sport: Port | None = None
     data: Data = "data"
+    family: Family | None = None
+    expect: Literal["delivered", "dropped", "reply", "no-reply"] | None = None  # reply: the listener's answer
+
+
+class IpStep(Strict):
+    """One packet of another IP protocol (GRE, ESP, AH, SCTP…, or a number): tracked by addresses and protocol."""
+
+    src: Name = Field(alias="from")
+    to: Name
+    proto: int | str
+    family: Family | None = None
     expect: Literal["delivered", "dropped"] | None = None
 
 
@@ -134,16 +150,39 @@ class SetSecurityGroupsStep(Strict):
     security_groups: list[Name]
 
 
+class SetConntrackStep(Strict):
+    """ModifyNetworkInterfaceAttribute's ConnectionTrackingSpecification: the keys given change, the others stay."""
+
+    host: Name
+    tcp_established: int | None = None
+    udp: int | None = None
+    udp_stream: int | None = None
+    icmp: int | None = None
+    max_entries: int | None = None
+
+
+class ModifyPrefixListStep(Strict):
+    """ModifyManagedPrefixList: entries added and removed; every rule referencing the list uses the new version."""
+
+    prefix_list: Name
+    add: list[str] = []
+    remove: list[str] = []
+
+
 STEP_TYPES: dict[str, type[Strict]] = {
     "listen": ListenStep, "connect": ConnectStep, "send": SendStep, "close": CloseStep, "ping": PingStep,
     "icmp": IcmpStep, "udp": UdpStep, "wait": WaitStep, "authorize": SgChangeStep, "revoke": SgChangeStep,
     "nacl_entry": NaclEntryStep, "delete_nacl_entry": DeleteNaclEntryStep, "associate_nacl": AssociateNaclStep,
-    "set_security_groups": SetSecurityGroupsStep,
+    "set_security_groups": SetSecurityGroupsStep, "ip": IpStep, "set_conntrack": SetConntrackStep,
+    "modify_prefix_list": ModifyPrefixListStep,
 }
 #: the outcome words each action may expect
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "connect": ("established", "blocked", "refused"), "send": ("delivered", "dropped"),
-    "udp": ("delivered", "dropped"), "icmp": ("delivered", "dropped"), "ping": ("reply", "no-reply"),
+    "udp": ("delivered", "dropped", "reply", "no-reply"), "icmp": ("delivered", "dropped"),
+    "ping": ("reply", "no-reply"), "ip": ("delivered", "dropped"),
 }
 CONFIG_ACTIONS = frozenset({"authorize", "revoke", "nacl_entry", "delete_nacl_entry", "associate_nacl",
-                            "set_security_groups"})
+                            "set_security_groups", "set_conntrack", "modify_prefix_list"})
+#: steps that send to `to` (a host name, `NAME@ipv6`, or an address)
+SENDING = frozenset({"connect", "udp", "ping", "icmp", "ip"})

@@ -53,8 +53,11 @@ class SimBackend:
     def close(self, conn: Connection, side: str) -> Observation:
         return self._observe(self._sim().close(conn, side))
 
-    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None) -> Observation:
-        return self._observe(self._sim().udp(src, dst, port, data, sport))
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None, reply: bool = False) -> Observation:
+        return self._observe(self._sim().udp(src, dst, port, data, sport, reply))
+
+    def ip(self, src: str, dst: str, proto: int) -> Observation:
+        return self._observe(self._sim().ip(src, dst, proto))
 
     def ping(self, src: str, dst: str, ident: int, seq: int) -> Observation:
         return self._observe(self._sim().ping(src, dst, ident, seq))

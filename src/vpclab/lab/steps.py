@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from ipaddress import IPv4Address
 
 from vpclab.lab import schema
 from vpclab.load import Assembler, Path
 from vpclab.load.checker import EVERY
 from vpclab.load.quotas import quota_warnings
-from vpclab.model import Direction, Host, IPAddress, ModelError, Network, parse_ip
-from vpclab.model.protocols import ICMP_TYPES, ICMPV6, ICMPV6_TYPES, parse_icmp_type
+from vpclab.engine.paths import service_map
+from vpclab.model import (ConntrackSettings, Direction, Host, IPAddress, ModelError, Network, PrefixList, parse_cidr,
+                          parse_ip)
+from vpclab.model.protocols import (ALL, ICMP, ICMP_TYPES, ICMPV6, ICMPV6_TYPES, PROTOCOL_NUMBERS, TCP, UDP,
+                                    parse_icmp_type, parse_protocol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class StepChecker:
     line_of: typing.Callable[[Path], int | None]
     connections: dict[str, _Connection] = field(default_factory=dict)
     listening: dict[str, set[tuple[str, int]]] = field(default_factory=dict)  # host → {(proto, port)}
+    replying: set[tuple[str, int]] = field(default_factory=set)  # (host, udp port) of listeners that answer
     uncertain: bool = False  # a change failed: what depends on the network's state is not reported again
 
     def steps(self, raw: object) -> list[LabStep]:
@@ -85,7 +89,11 @@ class StepChecker:
             if spec is None:
                 self.forget(action, body, index + 1)
                 continue
-            network = self.check(index + 1, action, spec, path + (action,))
+            network, checked = self.check(index + 1, action, spec, path + (action,))
+            if checked is None:  # its destination could not be read: a connection it names is unknown
+                self.forget(action, body, index + 1)
+                continue
+            spec = checked
             steps.append(LabStep(index + 1, action, spec, self.line_of(path),
                                  network if action in schema.CONFIG_ACTIONS else None))
         return steps
@@ -104,28 +112,53 @@ class StepChecker:
 
     # ---- one step ------------------------------------------------------------------------------------
 
-    def check(self, index: int, action: str, spec: typing.Any, path: Path) -> Network | None:
-        """Check one step; for a change, apply it and return the network after it."""
+    def check(self, index: int, action: str, spec: typing.Any, path: Path) -> tuple[Network | None, typing.Any]:
+        """Check one step; for a change, apply it and return the network after it. Also returns the spec in its
+        resolved form (`to: web@ipv6` → `to: web, family: ipv6`; `from: HOST` of a connection → client or server)."""
         if action in schema.CONFIG_ACTIONS:
-            return self.change(action, spec, path)
+            return self.change(action, spec, path), spec
         if action == "listen":
             self.host(spec.host, path + ("host",))
             if spec.reply and spec.proto != "udp":
                 self.fail(path + ("reply",), "a listener that replies answers datagrams, so it is a udp one: "
                                              "expected proto: udp, or no reply")
             self.listening.setdefault(spec.host, set()).add((spec.proto, spec.port))
-        elif action in ("connect", "udp", "ping", "icmp"):
+            if spec.proto == "udp":
+                (self.replying.add if spec.reply else self.replying.discard)((spec.host, spec.port))
+        elif action in schema.SENDING:
+            spec = self.target_form(spec, path)
+            if spec is None:
+                return None, None
             src = self.host(spec.src, path + ("from",))
-            address, server = self.destination(spec.to, path + ("to",))
+            address, server = self.destination(spec.to, spec.family, path)
             self.family(spec.src, src, spec.to, address, path + ("from",))
             literal = _address(spec.to)
             if action == "icmp" and (address is not None or literal is None):  # a host name: its IPv4 address
                 self.icmp_type(spec.type, address is not None and address.version == 6, path + ("type",))
             if action == "connect":
                 self.connect(index, spec, server, path)
+            if action == "ip":
+                self.ip_protocol(spec.proto, path + ("proto",))
+            if action == "udp" and spec.expect in ("reply", "no-reply"):
+                self.replier(spec, address, server, path + ("expect",))
         elif action in ("send", "close"):
-            self.use(index, action, spec, path)
-        return None
+            spec = self.use(index, action, spec, path)
+        return None, spec
+
+    def target_form(self, spec: typing.Any, path: Path) -> typing.Any:
+        """`to: NAME@ipv6` (or `@ipv4`) as `to: NAME` with `family`; None after reporting a malformed one."""
+        if "@" not in spec.to:
+            return spec
+        name, _, family = spec.to.partition("@")
+        family = family.strip().lower()
+        if not name or family not in ("ipv4", "ipv6"):
+            self.fail(path + ("to",), f"{spec.to!r} is not a host and family: expected NAME@ipv6 or NAME@ipv4 (a "
+                                      "host name, then which of its addresses to send to)")
+            return None
+        if spec.family is not None and spec.family != family:
+            self.fail(path + ("family",), f"family {spec.family} contradicts to: {spec.to}: expected one of them")
+            return None
+        return spec.model_copy(update={"to": name, "family": family})
 
     def host(self, name: str, path: Path) -> Host | None:
         """The host `name`; None (after reporting it, unless it failed to load) when there is none."""
@@ -141,12 +174,27 @@ class StepChecker:
         """True when the file names `name` in `section` (or the whole section failed: it may have)."""
         return name in self.declared[section] or EVERY in self.declared[section]
 
-    def destination(self, to: str, path: Path) -> tuple[IPAddress | None, str | None]:
-        """The address a step sends to (a host's private IPv4, or the address given) and the host holding it."""
+    def destination(self, to: str, family: str | None, step: Path) -> tuple[IPAddress | None, str | None]:
+        """The address a step sends to (a host's IPv4 address, its IPv6 one with `family: ipv6`, or the address
+        given) and the host holding it."""
+        path = step + ("to",)
         address = _address(to)
         if address is None:
             host = self.host(to, path)
-            return (host.ip, host.name) if host is not None else (None, None)
+            if host is None:
+                return None, None
+            if family != "ipv6":
+                return host.ip, host.name
+            if host.ipv6 is None:
+                where = "" if host.internet else " (in a subnet with an ipv6_cidr)"
+                self.fail(path, f"{to} has no IPv6 address: give {to} an ipv6 address{where}, or send to its IPv4 "
+                                "address (no family, or family: ipv4)")
+                return None, host.name
+            return host.ipv6, host.name
+        if family is not None and address.version != int(family[-1]):
+            self.fail(step + ("family",), f"{to} is an IPv{address.version} address, not {family}: expected "
+                                          f"family: ipv{address.version}, or no family with an address")
+            return None, None
         kind = ("a loopback" if address.is_loopback else "an unspecified" if address.is_unspecified else
                 "a multicast" if address.is_multicast else
                 "the broadcast" if address == IPv4Address("255.255.255.255") else "")
@@ -199,25 +247,72 @@ class StepChecker:
                                       f"new name, or close {spec.name} first")
         self.connections[spec.name] = _Connection(index, spec.src, server, spec.sport, spec.port)
 
-    def use(self, index: int, action: str, spec: typing.Any, path: Path) -> None:
-        """`send` and `close`: an open connection, and a server side to act from."""
+    def use(self, index: int, action: str, spec: typing.Any, path: Path) -> typing.Any:
+        """`send` and `close`: an open connection, and a side to act from (`client`, `server`, or the host of
+        either end, returned resolved to `client` or `server`)."""
         conn = self.connections.get(spec.conn)
         if conn is None:
             known = ", ".join(sorted(n for n, c in self.connections.items() if c.closed_at is None)) or "none yet"
             self.fail(path + ("conn",), f"unknown connection {spec.conn!r}: expected a name given by an earlier "
                                         f"connect's `as` ({known})")
-            return
+            return spec
         if conn.failed:
-            return
+            return spec
         if conn.closed_at is not None:
             self.fail(path + ("conn",), f"connection {spec.conn} was closed at step {conn.closed_at}: expected an "
                                         "open connection (connect again with as: to reuse the name)")
-            return
+            return spec
+        spec = self.side(spec, conn, path + ("from",))
         if spec.side == "server" and conn.server is None and self.network is not None:
             self.fail(path + ("from",), f"connection {spec.conn} goes to an address no host of the lab holds, so "
                                         "it has no server side: expected from: client")
         if action == "close":
             conn.closed_at = index
+        return spec
+
+    def side(self, spec: typing.Any, conn: _Connection, path: Path) -> typing.Any:
+        """`from: HOST` as the side of the connection that host is at (the words client and server come first)."""
+        if spec.side in ("client", "server"):
+            return spec
+        ends = [word for word, host in (("client", conn.src), ("server", conn.server)) if host == spec.side]
+        if len(ends) == 1:
+            return spec.model_copy(update={"side": ends[0]})
+        if ends:
+            self.fail(path, f"{spec.side} is at both ends of connection {spec.conn}: expected client or server")
+        else:
+            server = conn.server or "an address no lab host holds"
+            hosts = [h for h in (conn.src, conn.server) if h]
+            self.fail(path, f"{spec.side!r} is neither end of connection {spec.conn} ({conn.src} → {server}): "
+                            f"expected client, server, {' or '.join(hosts)}")
+        return spec
+
+    def ip_protocol(self, value: int | str, path: Path) -> None:
+        """An `ip` step's protocol: a name or number of a protocol other than TCP, UDP, ICMP and ICMPv6."""
+        others = ", ".join(n for n, v in PROTOCOL_NUMBERS.items() if v not in (ALL, TCP, UDP, ICMP, ICMPV6))
+        try:
+            number = parse_protocol(value)
+        except ModelError:
+            number = None
+        if number in (TCP, UDP, ICMP, ICMPV6):
+            step = {TCP: "connect", UDP: "udp", ICMP: "ping or icmp", ICMPV6: "ping or icmp"}[number]
+            self.fail(path, f"{value} has its own step ({step}): expected another protocol ({others}, or a number)")
+        elif number is None or number in (ALL, 0, 255):
+            self.fail(path, f"{value!r} is not a protocol one packet can carry: expected a name ({others}) or a "
+                            "number 1-254")
+
+    def replier(self, spec: typing.Any, address: IPAddress | None, server: str | None, path: Path) -> None:
+        """`expect: reply` needs something that answers: a replying udp listener, or an Amazon service's port."""
+        if address is None or self.network is None or self.uncertain:
+            return
+        if server is None:
+            service = service_map(self.network.vpc).get(int(address))
+            if service is None or spec.port not in service.udp:
+                self.fail(path, f"nothing at {spec.to} answers udp port {spec.port} (no lab host holds it): expected "
+                                "delivered or dropped")
+        elif (server, spec.port) not in self.replying:
+            self.fail(path, f"{server} has no replying udp listener on port {spec.port} before this step: expected "
+                            f"a listen step with host: {server}, proto: udp, port: {spec.port}, reply: true first, "
+                            "or expect delivered or dropped")
 
     # ---- configuration changes -----------------------------------------------------------------------
 
@@ -237,6 +332,10 @@ class StepChecker:
                 network = network.associate_nacl(spec.subnet, spec.nacl)
             elif network is not None and action == "set_security_groups":
                 network = network.set_security_groups(spec.host, spec.security_groups)
+            elif action == "set_conntrack":
+                network = self.conntrack_change(spec, path)
+            elif action == "modify_prefix_list":
+                network = self.prefix_list_change(spec, path)
         except ModelError as error:
             self.uncertain_after(action, error, path)
             return self.network
@@ -290,6 +389,61 @@ class StepChecker:
             return self.network.authorize(spec.sg, direction, rule)
         return self.network.revoke(spec.sg, direction, rule)
 
+    def conntrack_change(self, spec: schema.SetConntrackStep, path: Path) -> Network | None:
+        """An ENI's new timeouts (and capacity): the keys given, the others as they were; AWS's ranges."""
+        given = spec.model_dump(exclude_none=True, exclude={"host"})
+        if not given:
+            self.fail(path, "expected at least one of tcp_established, udp, udp_stream, icmp, max_entries")
+        network = self.network
+        if network is None or not given:
+            return network
+        host = network.hosts.get(spec.host)
+        if host is None or host.internet:
+            raise ModelError(f"unknown VPC host {spec.host!r}: expected one of "
+                             f"{', '.join(h.name for h in network.vpc_hosts())}", "host")
+        settings = ConntrackSettings(**(asdict(host.conntrack) | given))  # ModelError names the key out of range
+        return _checked(replace(network, hosts=network.hosts.replace(spec.host, replace(host, conntrack=settings))))
+
+    def prefix_list_change(self, spec: schema.ModifyPrefixListStep, path: Path) -> Network | None:
+        """A prefix list's new version: `remove` entries it has, `add` entries of its family it has not."""
+        if not spec.add and not spec.remove:
+            self.fail(path, "expected add or remove: a list of CIDRs")
+        network = self.network
+        if network is None:
+            return None
+        if spec.prefix_list not in network.prefix_lists:
+            raise ModelError(f"unknown prefix list {spec.prefix_list!r}: expected one of "
+                             f"{', '.join(sorted(network.prefix_lists)) or '(none defined)'}", "prefix_list")
+        old = network.prefix_lists[spec.prefix_list]
+        entries = list(old.cidrs)
+        ok = True
+        for key in ("remove", "add"):
+            for i, text in enumerate(getattr(spec, key)):
+                try:
+                    cidr = parse_cidr(text)
+                except ModelError as error:
+                    self.fail(path + (key, i), str(error.problems[0].message))
+                    ok = False
+                    continue
+                if key == "remove" and cidr not in entries:
+                    self.fail(path + (key, i), f"{cidr} is not an entry of {spec.prefix_list} "
+                                               f"({', '.join(map(str, entries)) or 'empty'}): expected one of its entries")
+                    ok = False
+                elif key == "add" and cidr in entries:
+                    self.fail(path + (key, i), f"{cidr} is already an entry of {spec.prefix_list}: expected a new CIDR")
+                    ok = False
+                elif key == "add" and old.cidrs and cidr.version != old.cidrs[0].version:
+                    self.fail(path + (key, i), f"{cidr} is IPv{cidr.version} and {spec.prefix_list} holds IPv"
+                                               f"{old.cidrs[0].version} entries: a prefix list holds one family")
+                    ok = False
+                else:
+                    (entries.remove if key == "remove" else entries.append)(cidr)
+        if not ok:
+            self.uncertain = True
+            return network
+        new = PrefixList(old.id, tuple(entries), old.origin)
+        return _checked(replace(network, prefix_lists=network.prefix_lists.replace(old.id, new)))
+
     def nacl_change(self, spec: schema.NaclEntryStep, path: Path) -> Network | None:
         direction = self.one_direction(spec, path)
         entry = self.assembler.nacl_entry(path + (direction.value,), getattr(spec, direction.value)) if direction \
@@ -298,6 +452,21 @@ class StepChecker:
             self.uncertain = True
             return self.network
         return self.network.add_nacl_entry(spec.nacl, direction, entry) if self.network is not None else None
+
+
+def _checked(network: Network) -> Network:
+    """A changed network, validated as the model's own change methods do."""
+    network.validate()
+    return network
+
+
+def target(network: Network, spec: typing.Any) -> str:
+    """Where a sending step's packets go, as the backends take it: a host name (its IPv4 address), or an address
+    (a host's IPv6 one for `family: ipv6`)."""
+    host = network.hosts.get(spec.to)
+    if host is not None and spec.family == "ipv6" and host.ipv6 is not None:
+        return str(host.ipv6)
+    return spec.to
 
 
 def _address(text: str) -> IPAddress | None:
@@ -314,10 +483,12 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "nacl_entry": (("nacl", "nacls"),), "delete_nacl_entry": (("nacl", "nacls"),),
     "associate_nacl": (("subnet", "subnets"), ("nacl", "nacls")),
     "set_security_groups": (("host", "hosts"), ("security_groups", "security_groups")),
+    "set_conntrack": (("host", "hosts"),), "modify_prefix_list": (("prefix_list", "prefix_lists"),),
 }
 #: changes whose success depends on the rules and entries before them
-STATEFUL = frozenset({"authorize", "revoke", "nacl_entry", "delete_nacl_entry"})
-WHAT = {"security_groups": "security group", "nacls": "network ACL", "subnets": "subnet", "hosts": "host"}
+STATEFUL = frozenset({"authorize", "revoke", "nacl_entry", "delete_nacl_entry", "modify_prefix_list"})
+WHAT = {"security_groups": "security group", "nacls": "network ACL", "subnets": "subnet", "hosts": "host",
+        "prefix_lists": "prefix list"}
 
 
 def declared_names(data: dict[str, object]) -> dict[str, Collection[str]]:

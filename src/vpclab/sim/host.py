@@ -36,6 +36,7 @@ class Stack:
         self.sockets: dict[SocketKey, TcpSocket] = {}
         self.udp_inbox: list[Received] = []
         self.icmp_inbox: list[Received] = []
+        self.other_inbox: list[Received] = []  # packets of other IP protocols (GRE, ESP…)
 
     # ---- sending -------------------------------------------------------------------------------------
 
@@ -154,6 +155,10 @@ class SimHost(Stack):
         self.emit(Packet(self.source_for(v6), dst, UDP, sport, dport, size=len(data), v6=v6), data)
         return sport
 
+    def send_other(self, dst: int, v6: bool, proto: int) -> None:
+        """One packet of another IP protocol: no ports, tracked by addresses and protocol."""
+        self.emit(Packet(self.source_for(v6), dst, proto, v6=v6))
+
     def send_icmp(self, dst: int, v6: bool, icmp_type: int, code: int = 0, ident: int = 0, seq: int = 0) -> None:
         proto = ICMPV6 if v6 else ICMP
         self.emit(Packet(self.source_for(v6), dst, proto, icmp_type=icmp_type, icmp_code=code, ident=ident,
@@ -173,3 +178,5 @@ class SimHost(Stack):
             if packet.icmp_type in (8, 128) and not self.model.icmp_echo_ignore:
                 self.emit(Packet(packet.dst, packet.src, packet.proto, icmp_type=replies[packet.icmp_type],
                                  ident=packet.ident, seq=packet.seq, size=packet.size, v6=packet.v6))
+        else:  # another IP protocol: recorded, never answered (nothing speaks GRE or ESP in a lab)
+            self.other_inbox.append(Received(self._now(), packet))

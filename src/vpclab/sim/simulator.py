@@ -217,19 +217,40 @@ class Simulator:
                 self._endpoints[sock.host].abort(sock)
         return self._exchange(start, "closed")
 
-    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None = None) -> Exchange:
-        """One UDP datagram: `delivered` if it reached the destination host (or an Amazon service on its port)."""
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None = None,
+            reply: bool = False) -> Exchange:
+        """One UDP datagram: `delivered` if it reached the destination host (or an Amazon service on its port);
+        with `reply`, `reply` if the listener's answer (the same data, from that port) came back to the sender."""
         start = len(self.records)
         address, v6 = self.address(dst)
         receiver = self._endpoint(address)
+        sender = self.hosts[src]
         before = len(receiver.udp_inbox) if receiver else 0
-        self.hosts[src].send_udp(address, port, data, v6, sport)
+        answers = len(sender.udp_inbox)
+        sport = sender.send_udp(address, port, data, v6, sport)
         self.settle()
         delivered = receiver is not None and len(receiver.udp_inbox) > before
         detail = ""
         if isinstance(receiver, ServiceStack) and port not in receiver.udp_listeners:
             detail = f"{receiver.name} does not answer UDP port {port}"
-        return self._exchange(start, "delivered" if delivered else "dropped", detail)
+        if not reply:
+            return self._exchange(start, "delivered" if delivered else "dropped", detail)
+        answered = any(r.packet.sport == port and r.packet.dport == sport and r.data == data
+                       for r in sender.udp_inbox[answers:])
+        if not answered:
+            detail = detail or ("the answer did not come back" if delivered else "the datagram did not arrive")
+        return self._exchange(start, "reply" if answered else "no-reply", detail)
+
+    def ip(self, src: str, dst: str, proto: int) -> Exchange:
+        """One packet of another IP protocol (GRE, ESP…): `delivered` if it reached the destination host."""
+        start = len(self.records)
+        address, v6 = self.address(dst)
+        receiver = self._endpoint(address)
+        before = len(receiver.other_inbox) if receiver else 0
+        self.hosts[src].send_other(address, v6, proto)
+        self.settle()
+        delivered = receiver is not None and any(r.packet.proto == proto for r in receiver.other_inbox[before:])
+        return self._exchange(start, "delivered" if delivered else "dropped")
 
     def ping(self, src: str, dst: str, ident: int = 1, seq: int = 1) -> Exchange:
         """An echo request; `reply` if the matching echo reply came back."""
