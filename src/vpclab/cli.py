@@ -15,7 +15,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from vpclab import __version__
-from vpclab.errors import BackendError, InputError
+from vpclab.errors import BackendError, InputError, Problem
 
 app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering — security groups (stateful), "
                        "network ACLs (stateless) and connection tracking, every verdict explained.",
@@ -271,6 +271,71 @@ def lab_show(lab: str = typer.Argument(..., help="A built-in lab name, a lab fil
         out.print(labview.render_network(snapshot.network, f"{lab} ({snapshot.kind})"))
         return
     out.print(labview.render(_load(lab)))
+
+
+class Expect(str, Enum):
+    reachable = "reachable"
+    unreachable = "unreachable"
+
+
+@app.command()
+def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder, a Terraform JSON document or a lab "
+                                                    "file."),
+          from_: str = typer.Option(None, "--from", help="Instance id, ENI id, Name tag, private or public IP, "
+                                                         "internet, or any outside address."),
+          to: str = typer.Option(None, "--to", help="Same forms as --from."),
+          proto: str = typer.Option(None, "--proto", help="tcp, udp, icmp (echo) or a protocol number."),
+          port: int = typer.Option(None, "--port", help="Destination port (tcp and udp only)."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md's reach contract)."),
+          as_csv: bool = typer.Option(False, "--csv", help="With --matrix: one CSV line per ordered ENI pair."),
+          matrix: bool = typer.Option(False, "--matrix", help="Every ordered pair of ENIs, by equivalence class."),
+          expect: Expect = typer.Option(None, "--expect", help="Exit 1 unless the answer is this.")) -> None:
+    """Can X open a connection to Y on P/N? Both paths, every blocker with its source, and the smallest fix."""
+    from vpclab.analysis.reach import parse_question, reach_all
+    from vpclab.load.snapshot import load_snapshot
+    from vpclab.report import reach as reach_report
+
+    try:
+        if matrix and (from_ or to):
+            raise InputError([Problem("--matrix", "answers every pair of ENIs: leave out --from and --to")])
+        if not matrix and (from_ is None or to is None):
+            raise InputError([Problem("--from" if from_ is None else "--to", "missing: expected both --from and --to "
+                                      "(or --matrix)")])
+        if as_csv and not matrix:
+            raise InputError([Problem("--csv", "only with --matrix")])
+        question = parse_question(proto, port)
+        network = load_snapshot(snapshot).network
+        if matrix:
+            answered = _matrix(network, question.number, question.port, as_json, as_csv)
+        else:
+            answers = reach_all(network, from_, to, question.number, question.port)
+            answered = any(a.reachable for a in answers)
+            if as_json:
+                typer.echo(json.dumps(reach_report.answers_dict(answers), indent=1))
+            else:
+                out.print(reach_report.render_all(answers), soft_wrap=True)
+    except InputError as error:
+        raise _refused(error) from None
+    if expect is not None and answered != (expect is Expect.reachable):
+        raise typer.Exit(1)
+
+
+def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool) -> bool:  # type: ignore[no-untyped-def]
+    """Print the matrix; True when some pair is reachable."""
+    from vpclab.analysis.matrix import matrix
+    from vpclab.report import reach_matrix
+
+    if not network.vpc_hosts():
+        raise InputError([Problem("--matrix", "the snapshot has no ENIs: nothing to answer")])
+    m = matrix(network, proto, port)
+    if as_csv:
+        for line in reach_matrix.csv_lines(m):
+            typer.echo(line)
+    elif as_json:
+        typer.echo(json.dumps(reach_matrix.to_dict(m), indent=1))
+    else:
+        out.print(reach_matrix.render(m), soft_wrap=True)
+    return any(cell.reachable for cell in m.cells.values())
 
 
 @app.command()
