@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vpclab.engine import Engine
@@ -32,6 +32,9 @@ from vpclab.model.protocols import ICMP, parse_icmp_type
 CONNECT_WAIT = 0.5
 DATA_WAIT = 0.4
 DATAGRAM_WAIT = 0.3
+#: after a segment of a connection was lost, later data arrives only with its retransmission (rto_min 10 ms,
+#: backoff capped at 1 s where the kernel allows): wait for it as a real network would deliver it
+RETRANSMIT_WAIT = 2.5
 
 
 def _die_with_parent() -> None:
@@ -83,6 +86,7 @@ class KernelConnection:
     sport: int
     port: int
     server_id: int | None = None
+    lost: set[str] = field(default_factory=set)  # the sides whose sent data was not seen arriving (TCP retransmits)
 
 
 class KernelBackend:
@@ -237,9 +241,14 @@ class KernelBackend:
         offset = self.agent(receiver).call("size", id=receiver_id)["size"]
         if not self.agent(sender).call("send", id=sender_id, data=data.decode())["ok"]:
             return Observation("dropped", detail="the sender's socket is closed")
+        wait = RETRANSMIT_WAIT if side in conn.lost else DATA_WAIT
         seen = self.agent(receiver).call("received_since", id=receiver_id, offset=offset, data=data.decode(),
-                                         timeout=DATA_WAIT)
-        return Observation("delivered" if seen["delivered"] else "dropped")
+                                         timeout=wait)
+        if not seen["delivered"]:
+            conn.lost.add(side)
+            return Observation("dropped")
+        conn.lost.discard(side)
+        return Observation("delivered")
 
     def close(self, conn: KernelConnection | None, side: str) -> Observation:
         if conn is not None:

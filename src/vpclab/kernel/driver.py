@@ -55,6 +55,12 @@ def sysctl(ns: str, values: dict[str, object]) -> None:
         in_ns(ns, ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in values.items())])
 
 
+def optional_sysctl(ns: str, values: dict[str, object]) -> None:
+    """Set sysctls this kernel may not have (newer tunables): missing ones are left alone."""
+    for key, value in values.items():
+        in_ns(ns, ["sysctl", "-q", "-w", f"{key}={value}"], check=False)
+
+
 def namespaces() -> list[str]:
     """Names of all named network namespaces."""
     out = run(["ip", "netns", "list"], check=False)

@@ -1,7 +1,8 @@
-"""The interface a lab runs on. The simulator implements it now; the kernel backend will too."""
+"""The interface a lab runs on: the simulator and the kernel backend implement it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +29,9 @@ class Backend(Protocol):
 
     name: str
 
-    def start(self, network: Network) -> None: ...
+    def start(self, network: Network, hosts: Collection[str] | None = None) -> None:
+        """Bring the network up; `hosts` (a lab on a snapshot): the hosts the steps use, the others may stay
+        model-only (still group members)."""
     def stop(self) -> None: ...
     def apply(self, network: Network) -> Observation: ...
     def listen(self, host: str, proto: str, port: int, reply: bool) -> Observation: ...

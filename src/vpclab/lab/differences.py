@@ -58,18 +58,6 @@ def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     return value in service_map(lab.network.vpc)
 
 
-def _retransmission(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
-    """After a segment of a connection was dropped, Linux retransmits it and holds later data behind it; the
-    simulator does not retransmit. Every later step of that connection is exposed."""
-    if step.action not in ("send", "close"):
-        return False
-    conn = step.spec.conn  # type: ignore[attr-defined]
-    exposed = conn in state.setdefault("lossy", set())
-    if step.action == "send" and state["sim"].get(step.index) == "dropped":
-        state["lossy"].add(conn)
-    return exposed
-
-
 def _capacity(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     return any(h.conntrack.max_entries is not None for h in lab.network.vpc_hosts())
 
@@ -105,8 +93,6 @@ DIFFERENCES = (
     Difference("K4", "Amazon DNS, IMDS and Time Sync answer in the simulator but do not exist in the kernel backend",
                _service),
     Difference("K5", "conntrack capacity (max_entries) is approximated with nftables `ct count`", _capacity),
-    Difference("K6", "Linux retransmits a dropped TCP segment and delivers later data only after it; the "
-                     "simulator does not retransmit", _retransmission),
 )
 
 

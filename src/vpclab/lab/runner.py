@@ -10,6 +10,7 @@ from vpclab.model.protocols import parse_protocol, protocol_name
 from vpclab.lab.backend import Backend, Observation
 from vpclab.lab.loader import Lab, LabStep
 from vpclab.lab.steps import target
+from vpclab.lab.on_snapshot import hosts_used
 
 
 @dataclass(slots=True)
@@ -67,7 +68,7 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
     tables after each step (for --verbose)."""
     connections: dict[str, Any] = {}
     results: list[StepResult] = []
-    backend.start(lab.network)
+    backend.start(lab.network, hosts_used(lab.network, (s.spec for s in lab.steps)) if lab.snapshot else None)
     try:
         for step in lab.steps:
             observation = _run_step(step, backend, connections, lab)

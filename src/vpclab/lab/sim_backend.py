@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from vpclab.lab.backend import Observation
@@ -29,7 +30,8 @@ class SimBackend:
         packets = [packet_dict(r.time, r.packet, r.verdict) for r in exchange.packets]
         return Observation(exchange.outcome, packets, exchange.detail, handle)
 
-    def start(self, network: Network) -> None:
+    def start(self, network: Network, hosts: Collection[str] | None = None) -> None:
+        """Simulate the whole network: every host is a model, whether the steps use it or not."""
         self.sim = Simulator(network, explain=self.explain)
 
     def stop(self) -> None:
