@@ -2,8 +2,8 @@
 
 Started by the kernel backend as `ip netns exec NS python -m vpclab.kernel.agent`; speaks JSON lines on
 stdin/stdout (one request, one answer). TCP listeners accept and read in threads, every UDP socket records what it
-receives, and a raw ICMP socket records every ICMP message that reached the host. Outcomes are what the sockets
-saw, within bounded waits.
+receives, a raw ICMP socket records every ICMP message that reached the host, and a raw socket per other protocol
+(GRE, ESP…) every packet of it. Outcomes are what the sockets saw, within bounded waits.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Agent:
         self.udp_seen: list[dict[str, Any]] = []
         self.udp_reply: dict[int, bool] = {}
         self.icmp_seen: list[dict[str, Any]] = []
+        self.ip_seen: list[dict[str, Any]] = []  # packets of other IP protocols (GRE, ESP…), by raw sockets
+        self.ip_sockets: dict[tuple[int, int], socket.socket] = {}  # (family, protocol) -> raw socket
         self.next_id = 1
         self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         threading.Thread(target=self._icmp_loop, daemon=True).start()
@@ -222,6 +224,48 @@ class Agent:
             with self.lock:
                 hit = any(m["type"] == type and m["id"] == id and (seq is None or m["seq"] == seq)
                           for m in self.icmp_seen[since:])
+            if hit or time.monotonic() > deadline:
+                return {"delivered": hit}
+            time.sleep(0.005)
+
+    def _ip_socket(self, family: int, proto: int) -> socket.socket:
+        """A raw socket of one protocol: it sends that protocol's packets and receives a copy of every one that
+        arrives (so the host also sends no ICMP protocol-unreachable for it)."""
+        sock = self.ip_sockets.get((family, proto))
+        if sock is None:
+            sock = self.ip_sockets[(family, proto)] = socket.socket(family, socket.SOCK_RAW, proto)
+            threading.Thread(target=self._ip_loop, args=(proto, sock), daemon=True).start()
+        return sock
+
+    def _ip_loop(self, proto: int, sock: socket.socket) -> None:
+        while True:
+            try:
+                _, (peer, *_rest) = sock.recvfrom(65535)
+            except OSError:
+                return
+            with self.lock:
+                self.ip_seen.append({"proto": proto, "src": peer})
+
+    def ip_listen(self, proto: int) -> dict[str, Any]:
+        """Start recording packets of `proto` (IPv4, and IPv6 where the namespace has it); the count so far."""
+        self._ip_socket(socket.AF_INET, proto)
+        try:
+            self._ip_socket(socket.AF_INET6, proto)
+        except OSError:  # IPv6 disabled in this namespace
+            pass
+        with self.lock:
+            return {"count": len(self.ip_seen)}
+
+    def ip_send(self, dst: str, proto: int) -> dict[str, Any]:
+        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        self._ip_socket(family, proto).sendto(b"vpclab", (dst, 0))
+        return {"ok": True}
+
+    def ip_check(self, proto: int, since: int, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                hit = any(m["proto"] == proto for m in self.ip_seen[since:])
             if hit or time.monotonic() > deadline:
                 return {"delivered": hit}
             time.sleep(0.005)

@@ -158,7 +158,7 @@ class KernelBackend:
         jobs.append((self.plan.router, router, None))
         for name, ns in self.plan.enis.items():
             host = self.engine.network.hosts[name]
-            jobs.append((ns, sg_ruleset(self.engine, name), topology.eni_sysctls(host) if first else None))
+            jobs.append((ns, sg_ruleset(self.engine, name), topology.eni_sysctls(host)))  # set_conntrack changes them
         for nat_id, ns in self.plan.nats.items():
             nat = self.engine.network.nat_gateways[nat_id]
             jobs.append((ns, nat_ruleset(str(nat.private_ip)), topology.NAT_SYSCTLS if first else None))
@@ -167,8 +167,10 @@ class KernelBackend:
             if self.applied.get(ns) != text:
                 driver.nft(ns, ruleset)
                 self.applied[ns] = text
-            if sysctls:
-                driver.sysctl(ns, sysctls)
+            values = json.dumps(sysctls, sort_keys=True)
+            if sysctls and self.applied.get(f"{ns} sysctls") != values:  # first, or after an ENI's new timeouts:
+                driver.sysctl(ns, sysctls)  # Linux applies them to each entry from its next packet on (C12)
+                self.applied[f"{ns} sysctls"] = values
 
     def apply(self, network: Network) -> Observation:
         assert self.engine is not None
@@ -258,7 +260,7 @@ class KernelBackend:
                 self.agent(conn.server).call("close", id=conn.server_id)
         return Observation("closed")
 
-    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None) -> Observation:
+    def udp(self, src: str, dst: str, port: int, data: bytes, sport: int | None, reply: bool = False) -> Observation:
         address = self._address(dst)
         receiver = self._owner(address)
         sport = sport or self._port(src)
@@ -267,12 +269,31 @@ class KernelBackend:
             if port not in self.udp_bound.setdefault(receiver, set()):  # something must be there to see it arrive
                 self.listen(receiver, "udp", port, False)
             since = self.agent(receiver).call("counts")["udp"]
+        answers = self.agent(src).call("counts")["udp"]  # what the sender received before: the answer comes after
         self.agent(src).call("udp_send", dst=address, port=port, sport=sport, data=data.decode())
         self.udp_bound.setdefault(src, set()).add(sport)
         if receiver is None:
-            return Observation("dropped", detail="no host holds that address")
+            return Observation("no-reply" if reply else "dropped", detail="no host holds that address")
         seen = self.agent(receiver).call("udp_check", port=port, data=data.decode(), since=since,
                                          timeout=DATAGRAM_WAIT)
+        if not reply:
+            return Observation("delivered" if seen["delivered"] else "dropped")
+        if not seen["delivered"]:
+            return Observation("no-reply", detail="the datagram did not arrive")
+        back = self.agent(src).call("udp_check", port=sport, data=data.decode(), since=answers, timeout=DATAGRAM_WAIT)
+        return Observation("reply") if back["delivered"] else Observation("no-reply",
+                                                                          detail="the answer did not come back")
+
+    def ip(self, src: str, dst: str, proto: int) -> Observation:
+        """One packet of another IP protocol from a raw socket; `delivered` if the receiver's raw socket saw it."""
+        address = self._address(dst)
+        receiver = self._owner(address)
+        since = self.agent(receiver).call("ip_listen", proto=proto)["count"] if receiver is not None else 0
+        self.agent(src).call("ip_listen", proto=proto)  # the sender takes this protocol's answers too
+        self.agent(src).call("ip_send", dst=address, proto=proto)
+        if receiver is None:
+            return Observation("dropped", detail="no host holds that address")
+        seen = self.agent(receiver).call("ip_check", proto=proto, since=since, timeout=DATAGRAM_WAIT)
         return Observation("delivered" if seen["delivered"] else "dropped")
 
     def ping(self, src: str, dst: str, ident: int, seq: int) -> Observation:

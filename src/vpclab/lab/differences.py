@@ -11,8 +11,10 @@ from typing import Any, Callable
 
 from vpclab.engine.paths import service_map
 from vpclab.lab.loader import Lab, LabStep
+from vpclab.lab.steps import target
 from vpclab.model.addresses import parse_ip
 from vpclab.model.errors import ModelError
+from vpclab.model.protocols import parse_protocol
 
 STREAM_DELAY = 2.0  # Linux: a replied UDP flow becomes a stream only when still active 2 s after it started
 
@@ -25,9 +27,10 @@ class Difference:
 
 
 def _target(lab: Lab, step: LabStep) -> str | None:
-    to = getattr(step.spec, "to", None)
-    if to is None:
+    """The address a sending step goes to (a host's IPv4 address, its IPv6 one with family: ipv6)."""
+    if getattr(step.spec, "to", None) is None:
         return None
+    to = target(lab.network, step.spec)
     return str(lab.network.hosts[to].ip) if to in lab.network.hosts else to
 
 
@@ -58,8 +61,20 @@ def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     return value in service_map(lab.network.vpc)
 
 
-def _capacity(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
-    return any(h.conntrack.max_entries is not None for h in lab.network.vpc_hosts())
+def _capacity(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
+    """Every step of a lab where an ENI has a capacity, from the start or from a set_conntrack on."""
+    if step.action == "set_conntrack" and step.spec.max_entries is not None:  # type: ignore[attr-defined]
+        state["limited"] = True
+    return state.get("limited", False) or any(h.conntrack.max_entries is not None for h in lab.network.vpc_hosts())
+
+
+#: protocols Linux tracks with a tracker of their own, not by addresses and protocol as AWS does
+OWN_TRACKERS = {47: "GRE", 132: "SCTP"}
+
+
+def _own_tracker(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
+    """An `ip` step of GRE or SCTP: Linux tracks them with their own trackers and timeouts."""
+    return step.action == "ip" and parse_protocol(step.spec.proto) in OWN_TRACKERS  # type: ignore[attr-defined]
 
 
 def _udp_stream(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
@@ -93,6 +108,8 @@ DIFFERENCES = (
     Difference("K4", "Amazon DNS, IMDS and Time Sync answer in the simulator but do not exist in the kernel backend",
                _service),
     Difference("K5", "conntrack capacity (max_entries) is approximated with nftables `ct count`", _capacity),
+    Difference("K8", "Linux tracks GRE (30 s, 180 s once replied) and SCTP (its states) with trackers of their own, "
+                     "not by addresses and protocol for 600 s as AWS tracks other protocols", _own_tracker),
 )
 
 

@@ -49,6 +49,7 @@ class LabResult:
     title: str
     backend: str
     steps: list[StepResult]
+    warnings: list[dict[str, str]] = field(default_factory=list)  # the lab's load warnings (AWS quotas exceeded)
 
     @property
     def ok(self) -> bool:
@@ -60,7 +61,7 @@ class LabResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lab": self.lab, "title": self.title, "backend": self.backend, "ok": self.ok,
-                "steps": [s.to_dict() for s in self.steps]}
+                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps]}
 
 
 def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
@@ -79,7 +80,9 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
             results.append(result)
     finally:
         backend.stop()
-    return LabResult(lab.name, lab.title, backend.name, results)
+    warnings = [{"where": str(w.origin) if w.origin else "", "message": f"{w.field}: {w.message}" if w.field
+                 else w.message} for w in lab.warnings]  # the shape of `vpclab import --json`'s warnings
+    return LabResult(lab.name, lab.title, backend.name, results, warnings)
 
 
 def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any], lab: Lab) -> Observation:

@@ -14,12 +14,13 @@ def render(result: LabResult, verbose: bool = False) -> RenderableType:
     """A Rich renderable: header, one block per step, and a verdict line."""
     parts: list[RenderableType] = [_header(result)]
     width = min(max((len(s.description) for s in result.steps), default=10), 60)
+    places = max((len(_place(t)) for s in result.steps for p in s.packets for t in p["trace"]), default=0)
     for step in result.steps:
         parts.append(_step_line(step, width))
         for packet in step.packets:
             if verbose:
                 parts.append(_packet_line(packet))
-                parts.extend(_trace_lines(packet))
+                parts.extend(_trace_lines(packet, places))
             elif packet["verdict"] == "dropped":
                 parts.append(Text(f"        ✗ {packet['summary']} {packet['src']} → {packet['dst']}: "
                                   f"{packet.get('reason', packet['code'])}", style="red"))
@@ -58,15 +59,19 @@ def _packet_line(packet: dict[str, Any]) -> Text:
     return line
 
 
-def _trace_lines(packet: dict[str, Any]) -> list[Text]:
+def _place(step: dict[str, Any]) -> str:
+    """Where a trace step happened: `sg sg-web web ingress`, `nacl default egress`, `route igw`."""
+    return " ".join(x for x in (step["component"], step["id"], step.get("host", ""), step.get("direction", "")) if x)
+
+
+def _trace_lines(packet: dict[str, Any], width: int) -> list[Text]:
+    """One line per gate: where (padded to `width`), decision, reason — at least two spaces between columns."""
     lines = []
     for step in packet["trace"]:
         style = {"allow": "green", "deny": "red"}.get(step["decision"], "dim")
         line = Text("                   ")
-        where = " ".join(x for x in (step["component"], step["id"], step.get("host", ""), step.get("direction", ""))
-                         if x)
-        line.append(f"{where:<34}", style="dim")
-        line.append(f"{step['decision']:<6}", style=style)
+        line.append(f"{_place(step):<{width}}  ", style="dim")
+        line.append(f"{step['decision']:<5} ", style=style)
         line.append(f" {step['reason']} ")
         line.append(f"[{step['code']}]", style="dim")
         if step.get("source"):
