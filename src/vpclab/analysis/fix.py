@@ -50,17 +50,19 @@ def fixes(reacher: "Reacher", q: "Question", blockers: tuple["Blocker", ...]) ->
     from vpclab.analysis.reach import Fix
 
     out = []
+    taken: dict[tuple[str, Direction], set[int]] = {}  # NACL numbers this answer's fixes use, so they never collide
     for b in blockers:
-        text, cli, change = _fix(reacher, q, b.hop.path, b.hop.step)
+        text, cli, change = _fix(reacher, q, b.hop.path, b.hop.step, taken)
         out.append(replace(b, fix=Fix(text, cli, change) if text else None))
     return tuple(out)
 
 
-def _fix(reacher: "Reacher", q: "Question", path: str, step: Step) -> tuple[str, str, Change | None]:
+def _fix(reacher: "Reacher", q: "Question", path: str, step: Step, taken: dict[tuple[str, Direction], set[int]]
+         ) -> tuple[str, str, Change | None]:
     if step.component == "sg":
         return _sg_fix(reacher, q, path, step)
     if step.component == "nacl":
-        return _nacl_fix(reacher, q, path, step)
+        return _nacl_fix(reacher, q, path, step, taken)
     return _route_fix(reacher, q, step)
 
 
@@ -146,13 +148,15 @@ def _permission(p: Packet, ports: PortRange | None, cidr: str) -> str:
 # ---- network ACLs ---------------------------------------------------------------------------------------
 
 
-def _nacl_fix(reacher: "Reacher", q: "Question", path: str, step: Step) -> tuple[str, str, Change | None]:
+def _nacl_fix(reacher: "Reacher", q: "Question", path: str, step: Step,
+              taken: dict[tuple[str, Direction], set[int]]) -> tuple[str, str, Change | None]:
     network = reacher.network
     p = step.packet
     assert p is not None and step.rule is not None
     acl = network.nacls[step.id]
     direction = Direction(step.direction)
-    used = {e.number for e in acl.entries(direction)}
+    reserved = taken.setdefault((acl.id, direction), set())
+    used = {e.number for e in acl.entries(direction)} | reserved
     denying = step.rule.number
     if denying is None:
         top = max(used, default=0)
@@ -169,6 +173,7 @@ def _nacl_fix(reacher: "Reacher", q: "Question", path: str, step: Step) -> tuple
     if number is None:
         return (f"{acl.id} (subnet {subnet}) has no free rule number before {before}: renumber its entries, then "
                 f"allow {word} {what} {preposition} {cidr}", "", None)
+    reserved.add(number)
     entry = NaclEntry.make(number, "allow", p.proto, cidr, str(ports) if ports is not None else None, _icmp(p))
     reply = " (the reply of the connection: NACLs are stateless)" if path == "return" else ""
     text = f"add {acl.id} {word} entry {number}: allow {what} {preposition} {cidr} (before {before}){reply}"
