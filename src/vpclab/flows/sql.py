@@ -1,0 +1,354 @@
+"""The one query: SQL text run unchanged by DuckDB and by Spark SQL (normalise, collapse, infer initiators, aggregate).
+
+Only the common subset of both dialects is used (TRY_CAST, split_part, bit_or, `&`, CASE, CAST AS STRING, no
+quoted identifiers). Engine adapters only expose each source as a view of positional text columns `c0…` with
+`src_file`, `src_line` and `c_extra` (non-null when a line has more fields than its format).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpclab.flows.fields import BY_NAME, FIELDS, Field
+
+DASH_BITS: dict[str, int] = {f.name: i for i, f in enumerate(FIELDS)}
+"""Bit of each field in `dash_mask` (which fields held `-` in a record)."""
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One registered source: its view name, the field at each position (None = ignored column), its version."""
+
+    view: str
+    fields: tuple[str | None, ...]
+    version: int
+    checks_count: bool = True  # text and CloudWatch lines can have too few or too many fields; Parquet cannot
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """Choices of the initiator inference (docs/assumptions.md F-rules); all configurable."""
+
+    ephemeral_from: int = 32768  # first port of the ephemeral class (Linux 32768-60999; IANA/Windows 49152)
+    registered_from: int = 1024  # first port after the well-known ones (RFC 6335)
+    first_seen: bool = True  # use first-seen (and one-direction-only) evidence at all
+    lone_direction: bool = True  # a connection seen in one direction only was initiated by its sender
+
+
+def _int_ok(col: str, sql_type: str) -> str:
+    """A canonical decimal integer: TRY_CAST round-trips (DuckDB rounds '1.5', Spark refuses it; both fail here)."""
+    return f"(CAST(TRY_CAST({col} AS {sql_type}) AS STRING) = {col})"
+
+
+def _value(field: Field, col: str) -> str:
+    if field.sql_type == "STRING":
+        return f"CASE WHEN {col} = '-' THEN NULL ELSE {col} END"
+    return f"CASE WHEN {col} = '-' THEN NULL ELSE TRY_CAST({col} AS {field.sql_type}) END"
+
+
+def _bad(field: Field, col: str) -> str:
+    if field.sql_type != "STRING":
+        return f"({col} <> '-' AND NOT {_int_ok(col, field.sql_type)})"
+    if field.choices:
+        allowed = ", ".join(f"'{c}'" for c in field.choices)
+        return f"({col} <> '-' AND {col} NOT IN ({allowed}))"
+    return ""
+
+
+def normalise(source: SourceView, keep_raw: bool = False) -> str:
+    """SELECT of one source's typed records: every field column (NULL where `-` or absent), checks, dash mask."""
+    position = {name: i for i, name in enumerate(source.fields) if name is not None}
+    last = f"c{len(source.fields) - 1}"
+    out = ["src_file", "src_line"]
+    checks: list[tuple[str, str]] = []
+    if source.checks_count:
+        checks.append(("too-few-fields", f"{last} IS NULL"))
+        checks.append(("too-many-fields", "c_extra IS NOT NULL"))
+    status = f"c{position['log-status']}" if "log-status" in position else None
+    if status:
+        checks.append(("log-status", _bad(BY_NAME["log-status"], status)))
+    # NODATA/SKIPDATA records hold '-' (or anything) elsewhere: only their status is checked (§5.6).
+    values_checked = f"({status} IS NULL OR {status} NOT IN ('NODATA', 'SKIPDATA'))" if status else "TRUE"
+    dash_terms: list[str] = []
+    for field in FIELDS:
+        if field.name in position:
+            col = f"c{position[field.name]}"
+            out.append(f"{_value(field, col)} AS {field.column}")
+            bad = _bad(field, col)
+            if bad and field.name != "log-status":
+                checks.append((field.name, f"{values_checked} AND {bad}"))
+            dash_terms.append(f"CASE WHEN {col} = '-' THEN {1 << DASH_BITS[field.name]} ELSE 0 END")
+        else:
+            out.append(f"CAST(NULL AS {field.sql_type}) AS {field.column}")
+    bad_field = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in checks) + " ELSE NULL END" \
+        if checks else "CAST(NULL AS STRING)"
+    out.append(f"{bad_field} AS bad_field")
+    out.append(f"CAST({' + '.join(dash_terms) or '0'} AS BIGINT) AS dash_mask")
+    out.append(f"{source.version} AS fmt_version")
+    if keep_raw:
+        out.extend(f"c{i}" for i in range(len(source.fields)))
+        if source.checks_count:
+            out.append("c_extra")
+    return f"SELECT {', '.join(out)} FROM {source.view}"
+
+
+def records(sources: list[SourceView]) -> str:
+    """Every source's normalised records, one UNION ALL."""
+    return "\nUNION ALL\n".join(normalise(s) for s in sources)
+
+
+DIRECTED = """
+SELECT kind, file, bad_field, version, log_status, action, eni, flow_direction, proto,
+       srcaddr, srcport, dstaddr, dstport, pkt_srcaddr, pkt_dstaddr, dash_mask,
+       COUNT(*) AS records, SUM(f_packets) AS packets, SUM(f_bytes) AS bytes,
+       MIN(f_start) AS first_start, MAX(f_end) AS last_end, bit_or(f_tcp_flags) AS flags
+FROM (
+  SELECT CASE WHEN bad_field IS NOT NULL THEN 'malformed'
+              WHEN f_log_status = 'NODATA' THEN 'nodata'
+              WHEN f_log_status = 'SKIPDATA' THEN 'skipdata'
+              WHEN COALESCE(f_pkt_srcaddr, f_srcaddr) IS NULL OR COALESCE(f_pkt_dstaddr, f_dstaddr) IS NULL
+                THEN 'no-address'
+              ELSE 'record' END AS kind,
+         CASE WHEN bad_field IS NOT NULL THEN src_file END AS file,
+         bad_field,
+         CASE WHEN bad_field IS NULL THEN COALESCE(f_version, fmt_version) END AS version,
+         CASE WHEN bad_field IS NULL THEN f_log_status END AS log_status,
+         CASE WHEN bad_field IS NULL THEN f_action END AS action,
+         CASE WHEN bad_field IS NULL THEN COALESCE(f_interface_id, '-') END AS eni,
+         CASE WHEN bad_field IS NULL THEN f_flow_direction END AS flow_direction,
+         CASE WHEN bad_field IS NULL THEN COALESCE(f_protocol, -1) END AS proto,
+         CASE WHEN bad_field IS NULL THEN f_srcaddr END AS srcaddr,
+         CASE WHEN bad_field IS NULL THEN COALESCE(f_srcport, -1) END AS srcport,
+         CASE WHEN bad_field IS NULL THEN f_dstaddr END AS dstaddr,
+         CASE WHEN bad_field IS NULL THEN COALESCE(f_dstport, -1) END AS dstport,
+         CASE WHEN bad_field IS NULL THEN f_pkt_srcaddr END AS pkt_srcaddr,
+         CASE WHEN bad_field IS NULL THEN f_pkt_dstaddr END AS pkt_dstaddr,
+         CASE WHEN bad_field IS NULL THEN dash_mask ELSE 0 END AS dash_mask,
+         CASE WHEN bad_field IS NULL THEN f_packets END AS f_packets,
+         CASE WHEN bad_field IS NULL THEN f_bytes END AS f_bytes,
+         CASE WHEN bad_field IS NULL THEN f_start END AS f_start,
+         CASE WHEN bad_field IS NULL THEN f_end END AS f_end,
+         CASE WHEN bad_field IS NULL THEN f_tcp_flags END AS f_tcp_flags
+  FROM records
+) r
+GROUP BY kind, file, bad_field, version, log_status, action, eni, flow_direction, proto,
+         srcaddr, srcport, dstaddr, dstport, pkt_srcaddr, pkt_dstaddr, dash_mask
+"""
+"""Stage 1, the only full scan: records collapse to distinct directed rows (malformed ones per file and field)."""
+
+_PRIVATE_PREFIXES = ("10.", "192.168.", *(f"172.{n}." for n in range(16, 32)), *(f"100.{n}." for n in range(64, 128)),
+                     "fc", "fd", "fe80:")
+
+
+def _is_public(col: str) -> str:
+    """A rough public-address test for the NAT rule: not RFC 1918, not 100.x (CGNAT), not IPv6 ULA/link-local."""
+    return "NOT (" + " OR ".join(f"{col} LIKE '{p}%'" for p in _PRIVATE_PREFIXES) + ")"
+
+
+ENDPOINTS = f"""
+SELECT e.*,
+       CASE WHEN fwd THEN sa ELSE da END AS lo_addr, CASE WHEN fwd THEN srcport ELSE dstport END AS lo_port,
+       CASE WHEN fwd THEN da ELSE sa END AS hi_addr, CASE WHEN fwd THEN dstport ELSE srcport END AS hi_port
+FROM (
+  SELECT d.*, COALESCE(pkt_srcaddr, srcaddr) AS sa, COALESCE(pkt_dstaddr, dstaddr) AS da,
+         CASE WHEN COALESCE(pkt_srcaddr, srcaddr) < COALESCE(pkt_dstaddr, dstaddr) THEN TRUE
+              WHEN COALESCE(pkt_srcaddr, srcaddr) > COALESCE(pkt_dstaddr, dstaddr) THEN FALSE
+              ELSE srcport <= dstport END AS fwd,
+         (pkt_dstaddr IS NOT NULL AND dstaddr IS NOT NULL AND pkt_dstaddr <> dstaddr
+          AND {_is_public('pkt_dstaddr')}) AS nat_out
+  FROM directed d WHERE kind = 'record'
+) e
+"""
+"""Each record row's true endpoints (packet-level addresses behind NAT/TGW) and its side of the connection
+("lo" = the smaller endpoint by address, then port)."""
+
+CONNECTIONS = """
+SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port,
+       bit_or(CASE WHEN fwd THEN flags END) AS lo_flags, bit_or(CASE WHEN fwd THEN NULL ELSE flags END) AS hi_flags,
+       MIN(CASE WHEN fwd THEN first_start END) AS lo_first, MIN(CASE WHEN fwd THEN NULL ELSE first_start END) AS hi_first,
+       MAX(CASE WHEN fwd THEN 1 ELSE 0 END) AS lo_seen, MAX(CASE WHEN fwd THEN 0 ELSE 1 END) AS hi_seen,
+       MAX(CASE WHEN fwd AND nat_out THEN 1 ELSE 0 END) AS lo_nat,
+       MAX(CASE WHEN NOT fwd AND nat_out THEN 1 ELSE 0 END) AS hi_nat
+FROM endpoints
+GROUP BY eni, proto, lo_addr, lo_port, hi_addr, hi_port
+"""
+"""Stage 2: the two directions of each connection on one ENI side by side."""
+
+
+def _port_class(col: str, options: InferenceOptions) -> str:
+    return (f"CASE WHEN {col} < {options.registered_from} THEN 0 "
+            f"WHEN {col} < {options.ephemeral_from} THEN 1 ELSE 2 END")
+
+
+def initiators(options: InferenceOptions) -> str:
+    """Stage 3, initiator inference: which side opened each connection ('lo' | 'hi' | NULL) and on what evidence."""
+    lo_open = "(lo_flags IS NOT NULL AND (lo_flags & 2) = 2 AND (lo_flags & 16) = 0)"
+    hi_open = "(hi_flags IS NOT NULL AND (hi_flags & 2) = 2 AND (hi_flags & 16) = 0)"
+    lo_answer = "(lo_flags IS NOT NULL AND (lo_flags & 18) = 18)"
+    hi_answer = "(hi_flags IS NOT NULL AND (hi_flags & 18) = 18)"
+    by_lo = f"({lo_open} OR {hi_answer})"
+    by_hi = f"({hi_open} OR {lo_answer})"
+    lo_class, hi_class = _port_class("lo_port", options), _port_class("hi_port", options)
+    ports = "proto IN (6, 17) AND lo_port >= 0 AND hi_port >= 0"
+    rules = [
+        (f"proto = 6 AND {by_lo} AND {by_hi}", "NULL", "tcp-flags-conflict"),
+        (f"proto = 6 AND {by_lo}", "'lo'", "tcp-flags"),
+        (f"proto = 6 AND {by_hi}", "'hi'", "tcp-flags"),
+        ("lo_nat = 1 AND hi_nat = 0", "'lo'", "nat"),
+        ("hi_nat = 1 AND lo_nat = 0", "'hi'", "nat"),
+        (f"{ports} AND {lo_class} > {hi_class}", "'lo'", "ports"),
+        (f"{ports} AND {hi_class} > {lo_class}", "'hi'", "ports"),
+    ]
+    if options.first_seen and options.lone_direction:
+        rules += [("lo_seen = 1 AND hi_seen = 0", "'lo'", "one-direction"),
+                  ("hi_seen = 1 AND lo_seen = 0", "'hi'", "one-direction")]
+    if options.first_seen:
+        rules += [("lo_first < hi_first", "'lo'", "first-seen"), ("hi_first < lo_first", "'hi'", "first-seen")]
+    side = "CASE " + " ".join(f"WHEN {c} THEN {s}" for c, s, _ in rules) + " ELSE NULL END"
+    evidence = "CASE " + " ".join(f"WHEN {c} THEN '{e}'" for c, _, e in rules) + " ELSE 'none' END"
+    return f"SELECT c.*, {side} AS init_side, {evidence} AS init_evidence FROM connections c"
+
+
+def local_addresses() -> str:
+    """Per ENI, its own address: the one present in every one of its records (its primary private IPv4 shows in
+    each record, §5.7); where two are (an ENI that talked to one peer only), the only private IPv4 among them."""
+    private = " OR ".join(f"c.addr LIKE '{p}%'" for p in _PRIVATE_PREFIXES if "." in p)
+    return f"""
+SELECT c.eni, CASE WHEN COUNT(*) = 1 THEN MIN(c.addr) ELSE MIN(CASE WHEN {private} THEN c.addr END) END AS addr
+FROM (SELECT eni, addr, SUM(records) AS n
+      FROM (SELECT eni, srcaddr AS addr, records FROM directed WHERE kind = 'record'
+            UNION ALL
+            SELECT eni, dstaddr AS addr, records FROM directed WHERE kind = 'record' AND dstaddr <> srcaddr) a
+      GROUP BY eni, addr) c
+JOIN (SELECT eni, SUM(records) AS total FROM directed WHERE kind = 'record' GROUP BY eni) t
+  ON c.eni = t.eni AND c.n = t.total
+GROUP BY c.eni
+HAVING COUNT(*) = 1 OR SUM(CASE WHEN {private} THEN 1 ELSE 0 END) = 1
+"""
+
+
+ROWS = """
+SELECT eni, direction, direction_evidence, protocol, local_addr,
+       CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
+            WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
+       peer_addr,
+       CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
+            WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END AS peer_port,
+       action, initiator, initiator_evidence,
+       SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
+       COUNT(DISTINCT conn) AS connections,
+       MIN(first_start) AS first_seen, MAX(last_end) AS last_seen,
+       MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max
+FROM (
+  SELECT e.*,
+         CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN local_port
+              WHEN initiator = 'peer' AND proto IN (6, 17) THEN peer_port END AS client_port
+  FROM (
+    SELECT s.*,
+           CASE WHEN init_side IS NULL THEN 'unknown'
+                WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
+           CASE WHEN init_side IS NULL THEN 'unknown' ELSE init_evidence END AS initiator_evidence,
+           CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
+           CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
+           CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
+           CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
+           CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
+    FROM (
+      SELECT p.*, i.init_side, i.init_evidence,
+             concat(p.lo_addr, ' ', CAST(p.lo_port AS STRING), ' ', p.hi_addr, ' ', CAST(p.hi_port AS STRING)) AS conn,
+             CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
+                  WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
+                  WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
+                  ELSE 'unknown' END AS direction,
+             CASE WHEN p.flow_direction IS NOT NULL THEN 'flow-direction'
+                  WHEN ks.addr IS NOT NULL OR kd.addr IS NOT NULL THEN 'eni-address'
+                  WHEN l.addr = p.srcaddr OR l.addr = p.dstaddr THEN 'inferred-address'
+                  ELSE 'unknown' END AS direction_evidence,
+             CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
+                  WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
+                  WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
+      FROM endpoints p
+      JOIN inferred i
+        ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
+       AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
+      LEFT JOIN local_addresses l ON l.eni = p.eni
+      LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
+      LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
+    ) s
+  ) e
+) x
+GROUP BY eni, direction, direction_evidence, protocol, local_addr,
+         CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
+              WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END,
+         peer_addr,
+         CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
+              WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END,
+         action, initiator, initiator_evidence
+"""
+"""Stage 4, the aggregate: one row per (ENI, direction, protocol, local address and port, peer address, peer port
+or 'ephemeral', action, initiator), with packets, bytes, records, connections, first/last seen and the client port
+range (so a NACL's stateless return rule can be judged on the row)."""
+
+ROW_COLUMNS = ("eni", "direction", "direction_evidence", "protocol", "local_addr", "local_port", "peer_addr",
+               "peer_port", "action", "initiator", "initiator_evidence", "packets", "bytes", "records",
+               "connections", "first_seen", "last_seen", "client_port_min", "client_port_max")
+
+
+def known_addresses(pairs: list[tuple[str, str]]) -> str:
+    """The ENI addresses a snapshot knows, as a SELECT (empty when none): they settle a record's direction."""
+    if not pairs:
+        return "SELECT CAST(NULL AS STRING) AS eni, CAST(NULL AS STRING) AS addr WHERE 1 = 0"
+    values = ", ".join(f"('{_quote(e)}', '{_quote(a)}')" for e, a in pairs)
+    return f"SELECT eni, addr FROM (VALUES {values}) AS k(eni, addr)"
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+SUMMARY_QUERIES: dict[str, str] = {
+    "kinds": "SELECT kind, SUM(records) FROM directed GROUP BY kind",
+    "malformed": "SELECT file, bad_field, SUM(records) FROM directed WHERE kind = 'malformed' GROUP BY file, bad_field",
+    "actions": "SELECT version, action, SUM(records) FROM directed WHERE kind IN ('record', 'no-address') "
+               "GROUP BY version, action",
+    "versions": "SELECT version, SUM(records) FROM directed WHERE kind <> 'malformed' GROUP BY version",
+    "enis": "SELECT eni, SUM(records), SUM(CASE WHEN kind = 'nodata' THEN records ELSE 0 END), "
+            "SUM(CASE WHEN kind = 'skipdata' THEN records ELSE 0 END) FROM directed WHERE kind <> 'malformed' "
+            "GROUP BY eni",
+    "time": "SELECT MIN(first_start), MAX(last_end) FROM directed WHERE kind <> 'malformed'",
+    "dashes": "SELECT dash_mask, SUM(records) FROM directed WHERE kind <> 'malformed' AND dash_mask <> 0 "
+              "GROUP BY dash_mask",
+    "traffic": "SELECT SUM(packets), SUM(bytes) FROM directed WHERE kind = 'record'",
+    "initiators": "SELECT initiator, initiator_evidence, COUNT(*), SUM(records), SUM(connections) FROM flow_rows "
+                  "GROUP BY initiator, initiator_evidence",
+    "directions": "SELECT direction, direction_evidence, SUM(records) FROM flow_rows "
+                  "GROUP BY direction, direction_evidence",
+    "rows": "SELECT COUNT(*) FROM flow_rows",
+}
+"""The summary's questions, each over the small materialised tables (never the files again)."""
+
+
+def located(source: SourceView, numbered_view: str, limit: int) -> str:
+    """The first `limit` malformed lines of a numbered source, with the offending field's raw text."""
+    body = normalise(SourceView(numbered_view, source.fields, source.version, source.checks_count), keep_raw=True)
+    present = " + ".join(f"CASE WHEN c{i} IS NULL THEN 0 ELSE 1 END" for i in range(len(source.fields)))
+    if source.checks_count:
+        present += " + CASE WHEN c_extra IS NULL THEN 0 ELSE 1 END"
+    raw = ("CASE WHEN bad_field IN ('too-few-fields', 'too-many-fields') THEN CAST(" + present + " AS STRING) "
+           + " ".join(f"WHEN bad_field = '{name}' THEN c{i}" for i, name in enumerate(source.fields)
+                      if name is not None) + " ELSE NULL END")
+    return (f"SELECT src_file, src_line, bad_field, {raw} AS raw FROM ({body}) b "
+            f"WHERE bad_field IS NOT NULL ORDER BY src_file, src_line LIMIT {limit}")
+
+
+def text_select(view: str, width: int) -> str:
+    """CloudWatch messages as positional columns: split_part is 1-based and '' past the end in both engines."""
+    parts = [f"NULLIF(split_part(trim(message), ' ', {i + 1}), '') AS c{i}" for i in range(width)]
+    parts.append(f"NULLIF(split_part(trim(message), ' ', {width + 1}), '') AS c_extra")
+    return f"SELECT src_file, src_line, {', '.join(parts)} FROM {view}"
+
+
+def parquet_select(view: str, width: int) -> str:
+    """AWS Parquet columns (renamed c0… by the adapter) as text, so typed values go through the same checks."""
+    parts = [f"CAST(c{i} AS STRING) AS c{i}" for i in range(width)]
+    return f"SELECT src_file, src_line, {', '.join(parts)} FROM {view}"
