@@ -20,9 +20,10 @@ EXPECTED = {
                        "established"],
     "tracked-vs-untracked": ["listening", "listening", "established", "established", "reply", "applied", "applied",
                              "applied", "delivered", "dropped", "reply", "no-reply"],
-    "conntrack-timeouts": ["listening", "delivered", "waited", "dropped", "delivered", "waited", "delivered",
-                           "waited", "delivered", "waited", "dropped", "listening", "established", "applied",
-                           "waited", "delivered", "waited", "dropped"],
+    "conntrack-timeouts": ["delivered", "delivered", "delivered", "listening", "reply", "waited", "dropped",
+                           "applied", "delivered", "waited", "delivered", "reply", "waited", "delivered", "delivered",
+                           "waited", "dropped", "listening", "established", "applied", "waited", "delivered",
+                           "waited", "dropped", "waited", "delivered", "waited", "dropped"],
 }
 
 
@@ -91,10 +92,22 @@ def test_egress_lab_blocks_the_database_at_the_worker_and_closes_exfiltration_wi
 def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_60_s():
     """aws-semantics.md §2.5."""
     result = run("conntrack-timeouts")
-    assert first_packet(result, 4)["code"] == codes.CONNTRACK_EXPIRED
-    assert first_packet(result, 11)["code"] == codes.CONNTRACK_EXPIRED
-    late = first_packet(result, 18, "dropped")
+    assert first_packet(result, 7)["code"] == codes.CONNTRACK_EXPIRED
+    assert first_packet(result, 17)["code"] == codes.CONNTRACK_EXPIRED
+    late = first_packet(result, 24, "dropped")
     assert late["code"] == codes.CONNTRACK_EXPIRED and "app ingress" in late["reason"]
+
+
+def test_timeouts_lab_raises_the_clients_udp_timeout_mid_lab_and_tracks_other_protocols_for_600_s():
+    """aws-semantics.md §2.5 (timeouts set by ModifyNetworkInterfaceAttribute), §1.7 and §2.1 (other protocols:
+    addresses and protocol only, 600 s)."""
+    result = run("conntrack-timeouts")
+    single = first_packet(result, 15)  # the single transaction opened after udp: 60, 45 s later
+    assert single["code"] == codes.CONNTRACK_MATCH and "idle timeout 60 s" in str(single["trace"])
+    esp = first_packet(result, 26)  # 580 s idle: still tracked
+    assert esp["code"] == codes.CONNTRACK_MATCH and "idle timeout 600 s" in str(esp["trace"])
+    ah = first_packet(result, 28)  # 601 s idle
+    assert ah["code"] == codes.CONNTRACK_EXPIRED and "(timeout 600 s)" in ah["reason"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
