@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 # The kernel backend's tools, installed from Debian's packages when running as root and something is missing.
 KERNEL_TOOLS := ip nft conntrack ping bridge
 KERNEL_PACKAGES := iproute2 nftables conntrack iputils-ping
+# Java for PySpark (`vpclab flows --engine spark` and its tests; `make demo` needs none): Debian's default JDK
+# (17 on bookworm, what PySpark 4 requires).
+JDK_PACKAGE := default-jdk-headless
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +27,10 @@ system-deps:
 	  if [ -n "$$missing" ]; then \
 	    echo "installing $(KERNEL_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(KERNEL_PACKAGES) >/dev/null; \
+	  fi; \
+	  if ! command -v java >/dev/null; then \
+	    echo "installing $(JDK_PACKAGE) (the Spark flow-log tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JDK_PACKAGE) >/dev/null; \
 	  fi; \
 	fi
 

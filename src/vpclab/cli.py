@@ -25,6 +25,9 @@ app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering â
                   no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
 lab_app = typer.Typer(help="Labs: a small VPC, hosts and steps with expected outcomes.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+from vpclab.flows.command import flows_app  # noqa: E402 - the flows sub-commands live in flows/
+
+app.add_typer(flows_app, name="flows")
 
 out = Console()
 err = Console(stderr=True)

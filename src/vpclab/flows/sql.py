@@ -247,7 +247,7 @@ FROM (
     SELECT s.*,
            CASE WHEN init_side IS NULL THEN 'unknown'
                 WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
-           CASE WHEN init_side IS NULL THEN 'unknown' ELSE init_evidence END AS initiator_evidence,
+           init_evidence AS initiator_evidence,
            CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
            CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
            CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
