@@ -241,3 +241,23 @@ def test_every_new_mistake_at_once_through_the_cli_exits_2_without_a_traceback(t
     for offset, (case, _, field, words) in enumerate(BAD):
         prefix = f"{path}:{FIRST_LINE + offset}: steps[{3 + offset}].{field}"
         assert any(line.startswith(prefix) and words in line for line in lines), (case, result.stderr)
+
+
+# ---- listed kernel differences ---------------------------------------------------------------------------------
+
+def test_lab_diff_sees_the_address_a_host_at_ipv6_stands_for_k8_for_gre_and_sctp_and_k5_after_a_capacity():
+    """docs/assumptions.md K5 (ct count), K8 (Linux's own GRE/SCTP trackers); a step to b@ipv6 is exposed to what
+    a step to b's IPv6 address is exposed to, not to what one to b's IPv4 address is."""
+    from vpclab.lab.differences import exposures
+
+    loaded = lab("  - ping: {from: a, to: b@ipv6}\n"
+                 "  - ping: {from: a, to: '2001:db8:0:2::20'}\n"
+                 "  - ping: {from: a, to: b}\n"
+                 "  - ip: {from: a, to: b, proto: gre}\n"
+                 "  - ip: {from: a, to: b, proto: esp}\n"
+                 "  - set_conntrack: {host: a, max_entries: 5}\n"
+                 "  - ip: {from: a, to: b, proto: 132}\n")
+    listed = exposures(loaded)
+    assert listed.get(1) == listed.get(2) and 3 not in listed
+    assert listed[4] == ["K8"] and 5 not in listed
+    assert "K5" in listed[6] and listed[7] == ["K5", "K8"]
