@@ -19,6 +19,10 @@ from vpclab.model.network import Host, Network
 #: docs/assumptions.md R1
 INTERNET_V4 = ipaddress.IPv4Address("203.0.113.1")
 INTERNET_V6 = ipaddress.IPv6Address("2001:db8::1")  # RFC 3849 documentation prefix
+#: the stand-ins tried in order: the first that no route, rule, NACL entry, prefix list or VPC narrower than /0 holds
+STAND_INS = {4: tuple(ipaddress.IPv4Address(a) for a in ("203.0.113.1", "198.51.100.1", "192.0.2.1",
+                                                         "203.0.113.254", "198.51.100.254", "192.0.2.254")),
+             6: tuple(ipaddress.IPv6Address(a) for a in ("2001:db8::1", "2001:db8:ffff::1", "3fff::1"))}
 INTERNET = "internet"
 
 
@@ -35,6 +39,39 @@ class Endpoint:
     @property
     def outside(self) -> bool:
         return self.eni is None
+
+
+def internet_address(network: Network, v6: bool = False) -> IPAddress:
+    """The address that stands for `internet`: the first stand-in that nothing in the snapshot names more narrowly
+    than 0.0.0.0/0 (::/0), so that only rules and routes for "anywhere" apply to it — the question's meaning. A
+    snapshot that routes 203.0.113.0/24 to an on-premises network (pybatfish-hybrid-cloud) gets 198.51.100.1."""
+    version = 6 if v6 else 4
+    blocks = [b for b in _named_blocks(network) if b.version == version and b.prefixlen > 0]
+    for candidate in STAND_INS[version]:
+        if not any(candidate in b for b in blocks):
+            return candidate
+    return STAND_INS[version][0]
+
+
+def _named_blocks(network: Network) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    from vpclab.model.rules import CidrPeer, Direction
+
+    blocks: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
+    for table in network.route_tables.values():
+        blocks.update(r.destination for r in table.routes if not isinstance(r.destination, str))
+    for sg in network.security_groups.values():
+        for d in Direction:
+            blocks.update(r.peer.cidr for r in sg.rules(d) if isinstance(r.peer, CidrPeer))
+    for acl in network.nacls.values():
+        for d in Direction:
+            blocks.update(e.cidr for e in acl.entries(d))
+    for pl in network.prefix_lists.values():
+        blocks.update(pl.cidrs)
+    for vpc in network.vpcs.values():
+        blocks.update(vpc.cidrs)
+    for tgw in network.transit_gateways.values():
+        blocks.update(r.destination for _, routes in tgw.route_tables for r in routes)
+    return blocks
 
 
 def resolve(network: Network, token: str, field: str = "from") -> list[Endpoint]:

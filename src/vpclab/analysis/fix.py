@@ -212,6 +212,8 @@ def _route_fix(reacher: "Reacher", q: "Question", step: Step) -> tuple[str, str,
                     f"{facts.get('address')}/32 --transit-gateway-attachment-id ATTACHMENT_ID", None)
         if why in ("no-route", "private-subnet"):
             return _route_to(reacher, q, facts.get("subnet", ""), facts.get("address", ""), p)
+    if code == "ROUTE_MISSES_DESTINATION":
+        return _route_to(reacher, q, facts.get("subnet", ""), facts.get("address", ""), p)
     if code == codes.BLACKHOLE_ROUTE:
         table = network.route_table_of(facts.get("subnet", ""))
         rtb = table.id if table is not None else "RTB_ID"

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, replace
 
 from typing import TYPE_CHECKING
 
-from vpclab.analysis.endpoints import INTERNET_V4, INTERNET_V6, Endpoint
+from vpclab.analysis.endpoints import Endpoint, internet_address
 from vpclab.engine import codes
 from vpclab.engine.decision import Decision, GateDecision
 from vpclab.engine.engine import Engine
-from vpclab.engine.nat import NatTable
+from vpclab.engine.nat import NAT_PROTOCOLS, NatTable
 from vpclab.engine.packet import ACK, SYN, Packet
 from vpclab.engine.paths import Route
 from vpclab.engine.verdict import RuleRef, Step
@@ -46,6 +46,9 @@ RA_CODES = frozenset({codes.ENI_SG_RULES_MISMATCH, codes.SUBNET_ACL_RESTRICTION,
                       codes.IGW_PRIVATE_IP_ASSOCIATION})
 #: vpclab's code for a path that leaves the snapshot (VPN, endpoint, a VPC it does not hold): reachable so far
 LEAVES_SNAPSHOT = "PATH_LEAVES_SNAPSHOT"
+#: vpclab's code for a route that exists but does not lead to the destination (an IGW route to another VPC's
+#: private address: the packet leaves for the internet, where no one holds that address)
+MISROUTED = "ROUTE_MISSES_DESTINATION"
 #: the identifier of reach's echo request (any works: replies are matched to their request's identifier)
 ECHO_ID = 1
 
@@ -129,12 +132,12 @@ class Question:
     v6: bool
 
 
-def outside_addresses(endpoints: list[Endpoint], v6: bool = False) -> set[IPAddress]:
+def outside_addresses(network: Network, endpoints: list[Endpoint], v6: bool = False) -> set[IPAddress]:
     """The outside addresses a set of endpoints needs as internet hosts (the `internet` stand-in included)."""
     found: set[IPAddress] = set()
     for e in endpoints:
         if e.outside:
-            found.add(e.address if e.address is not None else (INTERNET_V6 if v6 else INTERNET_V4))
+            found.add(e.address if e.address is not None else internet_address(network, v6))
     return found
 
 
@@ -158,6 +161,13 @@ class Reacher:
         self.network = with_outside(network, outside or set())
         self.engine = engine if engine is not None and self.network is network else Engine(self.network)
         self._outside = {h.ip: h for h in self.network.hosts.values() if h.internet}
+        self._stand_in: dict[bool, IPAddress] = {}
+
+    def internet(self, v6: bool = False) -> IPAddress:
+        """The address `internet` stands for in this network (endpoints.internet_address, computed once)."""
+        if v6 not in self._stand_in:
+            self._stand_in[v6] = internet_address(self.network, v6)
+        return self._stand_in[v6]
 
     # ---- questions ---------------------------------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class Reacher:
 
     def _side(self, e: Endpoint, v6: bool, source: bool, other_outside: bool) -> Side:
         if e.outside:
-            address = e.address if e.address is not None else (INTERNET_V6 if v6 else INTERNET_V4)
+            address = e.address if e.address is not None else self.internet(v6)
             return Side(e.token, None, address, e.internet)
         host = self.network.hosts[e.eni or ""]
         if e.address is not None and (not source or e.address in host.private_addresses):
@@ -280,9 +290,16 @@ class Reacher:
         elif route.service is not None:
             forward.append(Hop("forward", Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE, packet=p,
                                                facts={"service": route.service})))
+        elif route.nat is not None and p.proto not in NAT_PROTOCOLS:
+            # Engine.decide judges a NAT path's gates only; evaluate drops other protocols at the gateway (§3)
+            nat = self.network.nat_gateways[route.nat]
+            forward.append(Hop("forward", Step("route", nat.id, "deny", codes.NAT_PROTOCOL, packet=p,
+                                               origin=nat.origin)))
         elif route.nat is not None:
             forward.insert(_after_egress(forward), Hop("forward", _route_info(route, p)))
             ret = self._nat_return(q, fwd, p, notes)
+        elif not self._leads_to(q, route):
+            forward.append(Hop("forward", self._misroute_step(q, route, p)))
         else:
             forward.insert(_after_egress(forward), Hop("forward", _route_info(route, p)))
             if route.via is not None and route.delivered_to is None:
@@ -297,6 +314,23 @@ class Reacher:
         blockers = fixes(self, q, blockers)
         return ReachAnswer(q.src, q.dst, q.proto, q.port, not blockers, tuple(forward), tuple(ret), blockers,
                            sport if q.proto in (TCP, UDP) else None, notes=tuple(notes))
+
+    def _leads_to(self, q: Question, route: Route) -> bool:
+        """Whether the route delivers to the asked destination (or leaves the snapshot through a gateway, where
+        nothing more can be said): an IGW route to a private address of another VPC delivers to no one."""
+        if route.via is not None and route.delivered_to is None:
+            return True
+        if q.dst.eni is not None:
+            return route.delivered_to == q.dst.eni
+        outsider = self._outside.get(q.dst.address)
+        return outsider is not None and route.delivered_to == outsider.name
+
+    def _misroute_step(self, q: Question, route: Route, p: Packet) -> Step:
+        subnet = self.network.hosts[q.src.eni].subnet if q.src.eni is not None else ""
+        facts = {"subnet": subnet or "", "address": str(q.dst.address), "delivered": route.delivered_to or ""}
+        if route.table_route is not None:
+            facts |= {"destination": str(route.table_route.destination), "target": route.table_route.target}
+        return Step("route", "vpc-router", "deny", MISROUTED, packet=p, facts=facts, origin=route.origin)
 
     def _gate_steps(self, d: Decision, forward: Decision | None) -> list[Step]:
         """Steps for a decision's gates; with `forward` (this is a reply), security groups are judged by state."""
@@ -536,8 +570,8 @@ def reach(network: Network, src: str | Endpoint, dst: str | Endpoint, proto: int
                                                    + ", ".join(str(e.eni) for e in found))])
         ends.append(found[0])
     if reacher is None:
-        reacher = Reacher(network, outside_addresses(ends, any(e.address is not None and e.address.version == 6
-                                                                for e in ends)))
+        reacher = Reacher(network, outside_addresses(network, ends, any(e.address is not None
+                                                                         and e.address.version == 6 for e in ends)))
     return reacher.reach(ends[0], ends[1], proto, port)
 
 
@@ -552,5 +586,5 @@ def reach_all(network: Network, src: str, dst: str, proto: int, port: int | None
     if not pairs or src.strip() == dst.strip():
         raise InputError([Problem("--to", f"{dst} is the same endpoint as --from {src}: expected two different ends")])
     v6 = any(e.address is not None and e.address.version == 6 for e in sources + targets)
-    reacher = Reacher(network, outside_addresses(sources + targets, v6))
+    reacher = Reacher(network, outside_addresses(network, sources + targets, v6))
     return [reacher.reach(s, t, proto, port) for s, t in pairs]

@@ -32,6 +32,11 @@ def hop_reason(step: Step) -> str:
         opener = step.facts.get("opened_by")
         by = f" ({cited(opener)} admitted it {step.facts.get('opened_at', '')})" if opener is not None else ""
         return f"the reply of the tracked flow{by}: the ENI's conntrack entry lets it in whatever the rules say"
+    if step.code == "ROUTE_MISSES_DESTINATION":
+        f = step.facts
+        via = f" ({f['destination']} → {f['target']})" if f.get("target") else ""
+        return (f"subnet {f['subnet']}'s route for {f['address']}{via} does not lead to it: the packet reaches "
+                f"{f['delivered'] or 'no one (the internet holds no private address)'}")
     if step.code == codes.ROUTE_LOCAL:
         if step.facts.get("destination"):
             return f"route {step.facts['destination']} → {step.facts['target']}: delivered within the VPC"
