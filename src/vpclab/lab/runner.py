@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vpclab.model.protocols import parse_protocol, protocol_name
-
 from vpclab.lab.backend import Backend, Observation
 from vpclab.lab.loader import Lab, LabStep
-from vpclab.lab.steps import target
+from vpclab.lab.steps import names_host, target
+from vpclab.model.protocols import parse_protocol, protocol_name
 from vpclab.lab.on_snapshot import hosts_used
 
 
@@ -119,7 +118,7 @@ def describe(step: LabStep) -> str:
     """A short human description: `connect testa → testb:4321 as c1`, `revoke sg-b ingress tcp 4321 from …`."""
     s: Any = step.spec
     action = step.action
-    if getattr(s, "family", None) == "ipv6" and _is_name(s.to):  # which address of the host named: NAME@ipv6
+    if getattr(s, "family", None) == "ipv6" and names_host(s.to):  # which address of the host named: NAME@ipv6
         s = s.model_copy(update={"to": f"{s.to}@ipv6"})
     if action == "listen":
         return f"listen on {s.host} {s.proto}/{s.port}" + (" (replying)" if s.reply else "")
@@ -168,8 +167,3 @@ def describe(step: LabStep) -> str:
     if action == "set_security_groups":
         return f"set {s.host}'s security groups to {', '.join(s.security_groups)}"
     return action
-
-
-def _is_name(to: str) -> bool:
-    """True when a step's `to` names a host rather than giving an address."""
-    return not any(c in to for c in ":") and not to.replace(".", "").isdigit()

@@ -12,11 +12,11 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from ipaddress import IPv4Address
 
+from vpclab.engine.paths import service_map
 from vpclab.lab import schema
 from vpclab.load import Assembler, Path
 from vpclab.load.checker import EVERY
 from vpclab.load.quotas import quota_warnings
-from vpclab.engine.paths import service_map
 from vpclab.model import (ConntrackSettings, Direction, Host, IPAddress, ModelError, Network, PrefixList, parse_cidr,
                           parse_ip)
 from vpclab.model.protocols import (ALL, ICMP, ICMP_TYPES, ICMPV6, ICMPV6_TYPES, PROTOCOL_NUMBERS, TCP, UDP,
@@ -467,6 +467,11 @@ def target(network: Network, spec: typing.Any) -> str:
     if host is not None and spec.family == "ipv6" and host.ipv6 is not None:
         return str(host.ipv6)
     return spec.to
+
+
+def names_host(to: str) -> bool:
+    """True when a step's `to` names a host rather than giving an address."""
+    return _address(to) is None
 
 
 def _address(text: str) -> IPAddress | None:
