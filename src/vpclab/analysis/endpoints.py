@@ -80,6 +80,8 @@ def resolve(network: Network, token: str, field: str = "from") -> list[Endpoint]
     text = token.strip()
     if not text:
         raise _refused(field, "is empty: expected an instance id, ENI id, Name tag, IP address or internet")
+    if not network.vpc_hosts():
+        raise _refused(field, "the snapshot has no ENIs: nothing to answer (vpclab import shows what it holds)")
     if text.lower() == INTERNET:
         return [Endpoint(text, internet=True)]
     hosts = network.vpc_hosts()
@@ -113,6 +115,10 @@ def _by_address(network: Network, text: str, address: IPAddress, field: str) -> 
                        "one of " + _list(private))
     if private:
         return [Endpoint(text, private[0].name, address)]
+    nat = [n.id for n in network.nat_gateways.values() if n.public_ip == address]
+    if nat:
+        raise _refused(field, f"{text} is the Elastic IP of NAT gateway {nat[0]}, which accepts no connection "
+                       "from outside and starts none: expected an ENI or an outside address")
     public = [h for h in hosts if h.public_ip == address]
     if public:
         return [Endpoint(text, public[0].name, address)]
@@ -120,10 +126,6 @@ def _by_address(network: Network, text: str, address: IPAddress, field: str) -> 
     if inside:
         raise _refused(field, f"{text} is inside {', '.join(inside)} but no ENI of the snapshot holds it"
                        + _near(address, hosts))
-    nat = [n.id for n in network.nat_gateways.values() if n.public_ip == address]
-    if nat:
-        raise _refused(field, f"{text} is the Elastic IP of NAT gateway {nat[0]}, which accepts no connection "
-                       "from outside and starts none: expected an ENI or an outside address")
     return [Endpoint(text, address=address)]
 
 

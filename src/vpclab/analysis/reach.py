@@ -538,8 +538,7 @@ def parse_question(proto: str | None, port: int | None) -> Protocol:
     try:
         number = parse_protocol(proto)
     except ModelError as error:
-        raise InputError([Problem("--proto", str(error).split(": ", 1)[-1] if ": " in str(error) else str(error))]
-                         ) from None
+        raise InputError([Problem("--proto", "; ".join(p.message for p in error.problems) or str(error))]) from None
     if number == -1:
         raise InputError([Problem("--proto", "all (-1) is not one connection: expected tcp, udp, icmp or a "
                                              "protocol number 0-255")])
