@@ -20,6 +20,8 @@ EXPECTED = {
                        "established"],
     "tracked-vs-untracked": ["listening", "listening", "established", "established", "reply", "applied", "applied",
                              "applied", "delivered", "dropped", "reply", "no-reply"],
+    "public-ip-hairpin": ["listening", "established", "delivered", "blocked", "applied", "established", "delivered",
+                          "delivered", "blocked", "applied", "blocked"],
     "conntrack-timeouts": ["delivered", "delivered", "delivered", "listening", "reply", "waited", "dropped",
                            "applied", "delivered", "waited", "delivered", "reply", "waited", "delivered", "delivered",
                            "waited", "dropped", "listening", "established", "applied", "waited", "delivered",
@@ -87,6 +89,20 @@ def test_egress_lab_blocks_the_database_at_the_worker_and_closes_exfiltration_wi
     db = first_packet(result, 13, "dropped")
     assert "worker egress" in db["reason"]
     assert first_packet(result, 20, "dropped")["code"] == codes.ENI_SG_RULES_MISMATCH
+
+
+def test_hairpin_lab_sees_the_public_source_at_the_receiver():
+    """aws-semantics.md §1 (a group reference matches private IPs only) and aws-routing-terraform.md §2 (1:1 NAT at
+    the IGW): to a public IP the receiver sees the sender's public IP, so only a rule for that address admits it."""
+    result = run("public-ip-hairpin")
+    refused = first_packet(result, 4, "dropped")
+    assert [t["code"] for t in refused["trace"]][-1] == codes.ENI_SG_RULES_MISMATCH
+    assert "198.51.100.10" in refused["trace"][-1]["reason"]
+    admitted = first_packet(result, 6)
+    assert any(t["component"] == "route" and t["code"] == "ROUTE_INTERNET_GATEWAY" for t in admitted["trace"])
+    assert result.steps[5].packets[1]["dst"].startswith("198.51.100.10:")  # the SYN-ACK goes to the public IP
+    assert first_packet(result, 9)["code"] == codes.IGW_PRIVATE_IP_ASSOCIATION
+    assert first_packet(result, 11)["code"] == codes.SUBNET_ACL_RESTRICTION
 
 
 def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_60_s():

@@ -71,7 +71,8 @@ def test_the_app_subnet_routes_to_the_nat_namespace_by_its_own_route_table(tmp_p
     assert f"route replace 0.0.0.0/0 via 10.1.250.210 dev {nat_bridge} table {number}" in lines
     assert f"rule add iif {app_bridge} lookup {number} pref {number}" in lines
     assert not any(f"iif {nat_bridge}" in line for line in lines)  # the public subnet uses the main table
-    assert f"route add 3.135.127.225/32 dev {nat_bridge}" in lines  # proxy ARP for the Elastic IP
+    # the Elastic IP is routed to the IGW's bounce namespace (a hairpin comes back translated; proxy ARP outside)
+    assert f"route add 3.135.127.225/32 via {Plan.IGW_ADDRESS} dev {Plan.IGW_LINK}" in lines
 
 
 def test_the_igw_translates_the_nat_gateways_elastic_ip_and_the_nat_namespace_only_answers_its_flows(tmp_path):

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 SUBNETS = {"a": "198.18.1.0/24", "b": "198.18.2.0/24"}
 HOSTS = {"h1": ("a", "198.18.1.11"), "h2": ("a", "198.18.1.12"), "h3": ("b", "198.18.2.13")}
-CIDRS = ["0.0.0.0/0", "198.18.0.0/16", "198.18.1.0/24", "198.18.2.0/24", "198.18.1.11/32", "198.18.2.13/32"]
+#: public IPs some hosts get (in subnets that may route to the IGW): steps to them go out and back (hairpin)
+PUBLIC = {"h1": "198.51.100.11", "h3": "198.51.100.13"}
+CIDRS = ["0.0.0.0/0", "198.18.0.0/16", "198.18.1.0/24", "198.18.2.0/24", "198.18.1.11/32", "198.18.2.13/32",
+         "198.51.100.11/32", "198.51.100.0/24"]
 TCP_PORTS = [22, 80]
 PORT_RANGES = [22, 80, "20-90", "1-1024", "32768-60999", "1024-65535", "0-65535", 53]
 
@@ -66,7 +69,7 @@ def random_lab(draw) -> str:
         groups.setdefault(f"sg-{h}", {"ingress": []})
     nacls, subnets = {}, {}
     for name, cidr in SUBNETS.items():
-        subnets[name] = {"cidr": cidr}
+        subnets[name] = {"cidr": cidr, "public": draw(st.booleans())}
         if draw(st.booleans()):
             numbers = draw(st.lists(st.sampled_from([50, 100, 150, 200]), max_size=4, unique=True))
             nacls[f"n-{name}"] = {"ingress": [draw(nacl_entry(n)) for n in numbers],
@@ -78,6 +81,9 @@ def random_lab(draw) -> str:
            "nacls": copy.deepcopy(nacls), "security_groups": copy.deepcopy(groups),
            "hosts": {h: {"subnet": HOSTS[h][0], "ip": HOSTS[h][1], "security_groups": [f"sg-{h}"],
                          "icmp_echo_ignore": draw(st.booleans())} for h in hosts}}
+    public = {h: PUBLIC[h] for h in hosts if h in PUBLIC and draw(st.booleans())}
+    for h, address in public.items():
+        lab["hosts"][h]["public_ip"] = address
     steps: list[dict] = []
     for h in hosts:
         steps += [{"listen": {"host": h, "port": p}} for p in TCP_PORTS]
@@ -86,6 +92,8 @@ def random_lab(draw) -> str:
     used_numbers = {n: {d: {e["rule"] for e in acl[d]} for d in ("ingress", "egress")} for n, acl in nacls.items()}
     for _ in range(draw(st.integers(3, 8))):
         src, dst = draw(st.lists(st.sampled_from(hosts), min_size=2, max_size=2, unique=True))
+        if dst in public and draw(st.booleans()):
+            dst = public[dst]  # by its public IP: out through the internet gateway and back in
         kind = draw(st.sampled_from(["connect", "connect", "send", "udp", "ping", "icmp", "revoke", "authorize",
                                      "nacl"]))
         if kind == "connect":

@@ -24,8 +24,9 @@ class Plan:
     """Where each part of a network lives in a run with prefix `prefix`.
 
     Router namespace: one bridge per built subnet (`br-N`), one uplink port per ENI (`eN`) and per NAT gateway
-    (`nN`), one point-to-point link per internet host (`iN`). ENI namespace per VPC host (its security groups),
-    host namespace per host, NAT namespace per NAT gateway a built subnet routes to. A lab on a snapshot builds
+    (`nN`), one point-to-point link per internet host (`iN`) and one to the IGW namespace (`igw`). ENI namespace per
+    VPC host (its security groups), host namespace per host, NAT namespace per NAT gateway a built subnet routes to,
+    and the IGW namespace that sends back what VPC hosts address to public IPs (hairpin, aws-routing-terraform.md §2). A lab on a snapshot builds
     only the hosts its steps use; the others stay in the model (as group members) but get no namespace.
     """
 
@@ -38,6 +39,13 @@ class Plan:
     internet_links: dict[str, str]
     nats: dict[str, str]
     nat_uplinks: dict[str, str]
+    igw: str  # the internet gateway's bounce namespace: a VPC host's packets to a public IP go out and come back
+
+    #: the router's link to the IGW namespace: its name matches INTERNET_WILDCARD, so what comes back meets the IGW's
+    #: inbound translation and the destination subnet's NACL like any packet from the internet
+    IGW_LINK = "igw"
+    IGW_ROUTER_ADDRESS = "169.254.0.1"  # a /30 inside the lab's own namespaces, never routed anywhere else
+    IGW_ADDRESS = "169.254.0.2"
 
     @classmethod
     def make(cls, network: Network, prefix: str, only: Collection[str] | None = None) -> "Plan":
@@ -66,11 +74,11 @@ class Plan:
                 uplinks[host.name] = f"e{i}"
         nat_ns = {nat: f"{prefix}-n{i}" for i, nat in enumerate(nats)}
         nat_links = {nat: f"n{i}" for i, nat in enumerate(nats)}
-        return cls(prefix, f"{prefix}-rtr", bridges, enis, hosts, uplinks, internet, nat_ns, nat_links)
+        return cls(prefix, f"{prefix}-rtr", bridges, enis, hosts, uplinks, internet, nat_ns, nat_links, f"{prefix}-igw")
 
     @property
     def namespaces(self) -> list[str]:
-        return [self.router, *self.enis.values(), *self.hosts.values(), *self.nats.values()]
+        return [self.router, *self.enis.values(), *self.hosts.values(), *self.nats.values(), self.igw]
 
 
 def _nat_gateways(network: Network, subnets: list[str]) -> list[str]:

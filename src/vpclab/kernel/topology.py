@@ -2,7 +2,9 @@
 
 Router namespace: one bridge per subnet holding the gateway (.1); ENI namespaces bridge a host to its subnet
 and hold its security groups; internet hosts hang off point-to-point links (proxy ARP, a /32 route each); a NAT
-gateway is a namespace on its subnet's bridge that source-NATs what the router's policy routes send it.
+gateway is a namespace on its subnet's bridge that source-NATs what the router's policy routes send it; public IPs
+are routed to an IGW namespace that sends packets straight back, so a VPC host reaching another's public IP goes
+out through the IGW's translation and comes back in through it, each subnet's NACL seeing the addresses AWS's does.
 Everything is created inside the lab's namespaces: veths are born there, nothing touches the root namespace.
 """
 
@@ -37,10 +39,21 @@ ROUTER_SYSCTLS = {
     "net.bridge.bridge-nf-call-ip6tables": 0,
     "net.bridge.bridge-nf-call-arptables": 0,
     "net.ipv4.icmp_echo_ignore_all": 1,             # the VPC router's address is not a host
+    "net.ipv4.conf.all.rp_filter": 0,               # hairpin packets come back from the IGW with public sources
     "net.ipv6.conf.all.disable_ipv6": 1,
 }
 
 
+#: the IGW's bounce namespace forwards everything back out the link it came in on
+IGW_SYSCTLS = {
+    "net.ipv4.ip_forward": 1,
+    "net.ipv4.conf.all.send_redirects": 0,
+    "net.ipv4.conf.eth0.send_redirects": 0,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.conf.eth0.rp_filter": 0,
+    "net.ipv4.icmp_echo_ignore_all": 1,
+    "net.ipv6.conf.all.disable_ipv6": 1,
+}
 #: a NAT gateway: forwards, translates with its own conntrack, forgets a flow idle for 350 s (nat.py, §3)
 NAT_SYSCTLS = {
     "net.ipv4.ip_forward": 1,
@@ -126,8 +139,8 @@ def commands(network: Network, plan: Plan) -> Commands:
                      "link set to-host master br0", "link set to-vpc master br0", "link set to-host up",
                      "link set to-vpc up", "link set br0 up"]
         attach += [f"link set {uplink} master {plan.bridges[host.subnet or '']}", f"link set {uplink} up"]
-        if host.public_ip is not None:  # so the router answers ARP for it on internet links (proxy ARP)
-            attach.append(f"route add {host.public_ip}/32 dev {plan.bridges[host.subnet or '']}")
+        if host.public_ip is not None:  # out through the IGW and back (hairpin); and proxy ARP on internet links
+            attach.append(f"route add {host.public_ip}/32 via {Plan.IGW_ADDRESS} dev {Plan.IGW_LINK}")
     for nat_id, ns in plan.nats.items():
         nat = network.nat_gateways[nat_id]
         subnet = network.subnets[nat.subnet]
@@ -138,8 +151,14 @@ def commands(network: Network, plan: Plan) -> Commands:
                      f"route add default via {_gateway(network, nat.subnet)}"]
         attach += [f"link set {link} master {plan.bridges[nat.subnet]}", f"link set {link} up"]
         if nat.public_ip is not None:
-            attach.append(f"route add {nat.public_ip}/32 dev {plan.bridges[nat.subnet]}")
+            attach.append(f"route add {nat.public_ip}/32 via {Plan.IGW_ADDRESS} dev {Plan.IGW_LINK}")
     attach += nat_routes(network, plan)
+    # the internet gateway's bounce: what the router sends there comes straight back on the same link
+    router += [f"link add {Plan.IGW_LINK} index {next(index)} type veth peer name eth0 index {next(index)} "
+               f"netns {plan.igw}", f"addr add {Plan.IGW_ROUTER_ADDRESS}/30 dev {Plan.IGW_LINK}",
+               f"link set {Plan.IGW_LINK} up"]
+    hosts[plan.igw] = ["link set lo up", f"addr add {Plan.IGW_ADDRESS}/30 dev eth0", "link set eth0 up",
+                       f"route add default via {Plan.IGW_ROUTER_ADDRESS}"]
     cmds.stages = [{plan.router: router}, hosts, enis, {plan.router: attach}]
     return cmds
 
@@ -196,6 +215,7 @@ def create(network: Network, plan: Plan) -> None:
             | {f"net.ipv4.neigh.{link}.proxy_delay": 0 for link in links}}  # answer ARP at once, not within 0.8 s
     for name, ns in plan.hosts.items():
         jobs[ns] = host_sysctls(network.hosts[name])
+    jobs[plan.igw] = IGW_SYSCTLS
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda item: driver.sysctl(*item), jobs.items()))
         list(pool.map(lambda ns: driver.optional_sysctl(ns, HOST_OPTIONAL_SYSCTLS), plan.hosts.values()))

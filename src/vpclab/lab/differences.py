@@ -34,14 +34,6 @@ def _target(lab: Lab, step: LabStep) -> str | None:
     return str(lab.network.hosts[to].ip) if to in lab.network.hosts else to
 
 
-def _hairpin(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
-    src = getattr(step.spec, "src", None)
-    target = _target(lab, step)
-    if src is None or target is None or lab.network.hosts[src].internet:
-        return False
-    return any(h.public_ip is not None and str(h.public_ip) == target for h in lab.network.vpc_hosts())
-
-
 def _ipv6(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     target = _target(lab, step)
     try:
@@ -100,8 +92,6 @@ def _udp_stream(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
 
 
 DIFFERENCES = (
-    Difference("K1", "a VPC host reaching another host's public IP (out through the IGW and back) is not emulated",
-               _hairpin),
     Difference("K2", "the kernel backend runs IPv4 only", _ipv6),
     Difference("K3", "Linux makes a UDP flow a stream only if it is still active 2 s after it started; AWS after "
                      "its second request-response transaction", _udp_stream),
