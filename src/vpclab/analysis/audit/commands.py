@@ -1,0 +1,62 @@
+"""AWS CLI commands for the fixes the checks propose (text only; nothing here runs them)."""
+
+from __future__ import annotations
+
+from vpclab.model.protocols import ALL, ICMP, ICMPV6, has_ports
+from vpclab.model.rules import CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
+
+
+def permission(rule: SgRule) -> str:
+    """The `--ip-permissions` shorthand naming exactly `rule`."""
+    parts = [f"IpProtocol={'-1' if rule.protocol == ALL else rule.protocol}"]
+    if has_ports(rule.protocol):
+        parts.append(f"FromPort={rule.ports.first},ToPort={rule.ports.last}")
+    elif rule.protocol in (ICMP, ICMPV6):
+        parts.append(f"FromPort={rule.icmp.type},ToPort={rule.icmp.code}")
+    peer = rule.peer
+    if isinstance(peer, CidrPeer):
+        key = "IpRanges=[{CidrIp=" if peer.cidr.version == 4 else "Ipv6Ranges=[{CidrIpv6="
+        parts.append(f"{key}{peer.cidr}}}]")
+    elif isinstance(peer, GroupPeer):
+        parts.append(f"UserIdGroupPairs=[{{GroupId={peer.group}}}]")
+    elif isinstance(peer, PrefixListPeer):
+        parts.append(f"PrefixListIds=[{{PrefixListId={peer.prefix_list}}}]")
+    return ",".join(parts)
+
+
+def revoke(group: str, direction: Direction, rule: SgRule) -> str:
+    """`aws ec2 revoke-security-group-{ingress,egress}` for one rule."""
+    return f"aws ec2 revoke-security-group-{direction} --group-id {group} --ip-permissions '{permission(rule)}'"
+
+
+def delete_nacl_entry(nacl: str, direction: Direction, entry: NaclEntry) -> str:
+    flag = "--egress" if direction is Direction.EGRESS else "--ingress"
+    return f"aws ec2 delete-network-acl-entry --network-acl-id {nacl} {flag} --rule-number {entry.number}"
+
+
+def nacl_allow(nacl: str, direction: Direction, number: int, proto: str, cidr: str, ports: str = "",
+               icmp: str = "") -> str:
+    """`aws ec2 create-network-acl-entry` for one allow entry (`ports` as `A-B`, `icmp` as `Type=3,Code=4`)."""
+    flag = "--egress" if direction is Direction.EGRESS else "--ingress"
+    command = (f"aws ec2 create-network-acl-entry --network-acl-id {nacl} {flag} --rule-number {number} "
+               f"--protocol {proto} --rule-action allow --{'ipv6-' if ':' in cidr else ''}cidr-block {cidr}")
+    if ports:
+        first, _, last = ports.partition("-")
+        command += f" --port-range From={first},To={last or first}"
+    if icmp:
+        command += f" --icmp-type-code {icmp}"
+    return command
+
+
+def free_number(taken: set[int], below: int) -> int | None:
+    """The highest entry number under `below` not in use (so a new entry is judged just before it)."""
+    for number in range(below - 1, 0, -1):
+        if number not in taken:
+            return number
+    return None
+
+
+def conntrack_timeout(eni: str, seconds: int) -> str:
+    """`aws ec2 modify-network-interface-attribute` lowering an ENI's TCP established idle timeout."""
+    return (f"aws ec2 modify-network-interface-attribute --network-interface-id {eni} "
+            f"--connection-tracking-specification TcpEstablishedTimeout={seconds}")

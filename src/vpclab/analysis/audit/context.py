@@ -1,0 +1,81 @@
+"""What every check shares: the network with the internet stand-in, one engine (compiled once, through reach's
+`Reacher`), each group's ENIs, and reach answers cached per class of equivalent ENIs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+
+from vpclab.analysis.audit.inputs import AuditInput, GroupInfo
+from vpclab.analysis.endpoints import Endpoint, internet_address
+from vpclab.analysis.reach import ReachAnswer, Reacher
+from vpclab.engine.engine import Engine
+from vpclab.model.network import Host, Network
+from vpclab.model.rules import Direction
+
+
+class Context:
+    """The audit of one snapshot: checks read the model from here and ask the engine through here."""
+
+    def __init__(self, found: AuditInput) -> None:
+        self.input = found
+        #: the address that stands for `internet` (one nothing in the snapshot names more narrowly than 0.0.0.0/0)
+        self.standin = internet_address(found.network)
+        self.reacher = Reacher(found.network, {self.standin})
+        self.network: Network = self.reacher.network  # the snapshot's, with the internet stand-in as a host
+        self.engine: Engine = self.reacher.engine
+        self.hosts: list[Host] = self.network.vpc_hosts()
+        self._internet: dict[tuple[object, ...], ReachAnswer] = {}
+
+    @property
+    def groups(self) -> dict[str, GroupInfo]:
+        return self.input.groups
+
+    @cached_property
+    def members(self) -> dict[str, list[Host]]:
+        """Each group's ENIs (every group present, with an empty list for a group on no ENI)."""
+        found: dict[str, list[Host]] = {gid: [] for gid in self.network.security_groups}
+        for host in self.hosts:
+            for gid in host.security_groups:
+                found.setdefault(gid, []).append(host)
+        return found
+
+    @cached_property
+    def unions(self) -> dict[tuple[str, ...], list[Host]]:
+        """ENIs by the groups they carry (the unit the engine compiles: one policy pair per set of groups)."""
+        found: dict[tuple[str, ...], list[Host]] = defaultdict(list)
+        for host in self.hosts:
+            if host.security_groups:
+                found[host.security_groups].append(host)
+        return dict(found)
+
+    @cached_property
+    def subnet_hosts(self) -> dict[str, list[Host]]:
+        found: dict[str, list[Host]] = defaultdict(list)
+        for host in self.hosts:
+            if host.subnet is not None:
+                found[host.subnet].append(host)
+        return dict(found)
+
+    @property
+    def internet_host(self) -> Host:
+        """The internet stand-in as a host (its ephemeral range is the client's in questions from `internet`)."""
+        return next(h for h in self.network.hosts.values() if h.internet and h.ip == self.standin)
+
+    def from_internet(self, host: Host, proto: int, port: int | None) -> ReachAnswer:
+        """Reach from `internet` to `host` (at its public IP, else its private one) on proto/port, asked once per
+        class: ENIs in one subnet with the same groups and the same kind of address answer alike, since from
+        outside only the source address (the stand-in) is matched by groups and NACL entries."""
+        key = (host.subnet, host.security_groups, host.public_ip is not None, host.ephemeral_ports, proto, port)
+        answer = self._internet.get(key)
+        if answer is None:
+            answer = self._internet[key] = self.reacher.reach(Endpoint("internet", internet=True),
+                                                              Endpoint(host.name, host.name), proto, port)
+        return answer
+
+    def reach(self, src: Host, dst: Host, proto: int, port: int | None) -> ReachAnswer:
+        """Reach between two ENIs of the snapshot."""
+        return self.reacher.reach(Endpoint(src.name, src.name), Endpoint(dst.name, dst.name), proto, port)
+
+
+INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS

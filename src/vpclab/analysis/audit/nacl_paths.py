@@ -1,0 +1,170 @@
+"""NACLs on real paths: a service's requests let in but its replies dropped (no ephemeral return range), and Path
+MTU Discovery broken (ICMP type 3 code 4 refused). No scanner has these: both need the path, both directions.
+
+Return traffic is decided by reach (the engine's `decide` on the request and on the reply to every segment of the
+client's ephemeral range), for each client the security groups admit: the internet for an ENI with a public IP, and
+the ENIs of other subnets a rule's peer covers — one question per (client subnet, service subnet, protocol, port).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vpclab.analysis.audit.commands import free_number, nacl_allow
+from vpclab.analysis.audit.context import EGRESS, INGRESS, Context
+from vpclab.analysis.audit.evidence import packet_data, path_data, rule_data
+from vpclab.analysis.audit.finding import Check, Finding, Fix, Severity
+from vpclab.analysis.reach import ReachAnswer
+from vpclab.engine.nacl import NaclPolicy
+from vpclab.engine.packet import Packet
+from vpclab.model.network import Host
+from vpclab.model.protocols import ALL, ICMP, TCP, UDP, protocol_name
+from vpclab.model.rules import Action, Direction
+
+#: at most this many (client subnet, service subnet, protocol, port) questions per run (a bound for huge snapshots)
+MAX_QUESTIONS = 20000
+
+
+def allows_everything(policy: NaclPolicy) -> bool:
+    """True when the NACL's first entry allows all traffic of one family from/to everywhere (the default NACL)."""
+    first = policy.entries[0] if policy.entries else None
+    return first is not None and first.action is Action.ALLOW and first.protocol == ALL and first.cidr.prefixlen == 0
+
+
+def _open(ctx: Context, subnet: str | None) -> bool:
+    if subnet is None:
+        return True
+    return allows_everything(ctx.engine.nacl_policy(subnet, INGRESS)) and \
+        allows_everything(ctx.engine.nacl_policy(subnet, EGRESS))
+
+
+def run_returns(check: Check, ctx: Context) -> Iterator[Finding]:
+    asked: set[tuple[object, ...]] = set()
+    reported: set[tuple[object, ...]] = set()
+    by_address = {h.ip: h for h in ctx.hosts}
+    for hosts in ctx.unions.values():
+        for server in _one_per_subnet(hosts):
+            policy = ctx.engine.sg_policy(server.name, INGRESS)
+            for ref, blocks in zip(policy.rules, policy.peers):
+                rule = ref.rule
+                if rule.protocol not in (TCP, UDP):  # type: ignore[union-attr]
+                    continue
+                port = rule.ports.first  # type: ignore[union-attr]
+                for client in _clients(ctx, server, blocks, by_address):
+                    key = (client.subnet if not client.internet else "internet", server.subnet, rule.protocol, port)  # type: ignore[union-attr]
+                    if key in asked or len(asked) >= MAX_QUESTIONS:
+                        continue
+                    asked.add(key)
+                    if _open(ctx, server.subnet) and (client.internet or _open(ctx, client.subnet)):
+                        continue  # allow-all NACLs on both ends drop no reply
+                    answer = (ctx.from_internet(server, rule.protocol, port) if client.internet  # type: ignore[union-attr]
+                              else ctx.reach(client, server, rule.protocol, port))  # type: ignore[union-attr]
+                    finding = _return_finding(check, answer, server, client)
+                    if finding is not None and (finding.resource, finding.evidence["reply_entry"], key) not in reported:
+                        reported.add((finding.resource, finding.evidence["reply_entry"], key))
+                        yield finding
+
+
+def _one_per_subnet(hosts: list[Host]) -> list[Host]:
+    seen: dict[str | None, Host] = {}
+    for h in hosts:
+        seen.setdefault(h.subnet, h)
+    return list(seen.values())
+
+
+def _clients(ctx: Context, server: Host, blocks: tuple, by_address: dict) -> list[Host]:
+    """Who a rule's peer admits, one per subnet other than the server's: the internet stand-in when the peer covers
+    it and the server has a public IP; ENIs whose address a peer block holds."""
+    found: dict[str, Host] = {}
+    standin = ctx.internet_host
+    for block in blocks:
+        if block.version != 4:
+            continue
+        if block.prefixlen == 32:
+            host = by_address.get(block.network_address)
+            if host is not None and host.subnet != server.subnet and host.subnet is not None:
+                found.setdefault(host.subnet, host)
+            continue
+        if server.public_ip is not None and ctx.standin in block:
+            found.setdefault("internet", standin)
+        for name, subnet in ctx.network.subnets.items():
+            if name == server.subnet or name in found or not subnet.cidr.overlaps(block):
+                continue
+            host = next((h for h in ctx.subnet_hosts.get(name, []) if h.ip in block), None)
+            if host is not None:
+                found[name] = host
+    return list(found.values())
+
+
+def _return_finding(check: Check, answer: ReachAnswer, server: Host, client: Host) -> Finding | None:
+    """A finding when the request gets through and a NACL drops replies to some of the client's ports."""
+    if any(h.blocking for h in answer.forward):
+        return None
+    blockers = [b for b in answer.blockers if b.hop.path == "return" and b.hop.step.component == "nacl"]
+    if not blockers:
+        return None
+    step = blockers[0].hop.step
+    ports = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in answer.blocked_ports) or "all"
+    who = "internet clients" if client.internet else f"{client.name} ({client.subnet})"
+    what = f"{protocol_name(answer.proto)}/{answer.port}"
+    message = (f"{step.id} lets {who}' requests to {server.name} on {what} through but drops the replies "
+               f"({step.direction}, source ports {ports} of the client's ephemeral range)")
+    fix = blockers[0].fix
+    evidence = {"service": server.name, "client": client.name if not client.internet else "internet",
+                "path": path_data(answer), "reply_entry": rule_data(step.rule)["rule"] if step.rule else "",
+                "dropped_client_ports": [list(r) for r in answer.blocked_ports]}
+    return check.finding(step.id, message, evidence, step.rule.origin if step.rule else None,
+                         Fix(fix.text, fix.cli) if fix is not None else
+                         Fix(f"allow the replies: {step.id} {step.direction} {protocol_name(answer.proto)} to the "
+                             f"client's ephemeral ports ({ports})"))
+
+
+# ---- Path MTU Discovery ------------------------------------------------------------------------------------
+
+
+def run_pmtud(check: Check, ctx: Context) -> Iterator[Finding]:
+    """Subnets that route to the internet (or hold a NAT gateway) whose NACL refuses ICMP 3/4 from outside while it
+    lets TCP with the internet through: large packets from a smaller-MTU path then vanish (aws-semantics.md §3.5)."""
+    outside = int(ctx.standin)
+    nat_subnets = {n.subnet for n in ctx.network.nat_gateways.values()}
+    done: set[str] = set()
+    for name, subnet in ctx.network.subnets.items():
+        if not (ctx.network.routes_to_internet(name) or name in nat_subnets):
+            continue
+        policy = ctx.engine.nacl_policy(name, INGRESS)
+        if policy.id in done:
+            continue
+        position = policy.decide(4, ICMP, outside, 3 << 8 | 4)
+        if position >= 0 and policy.allow[position]:
+            continue
+        if not _talks_tcp(ctx, name):
+            continue
+        done.add(policy.id)
+        ref = policy.ref(position)
+        packet = Packet.icmp(ctx.standin, subnet.cidr.network_address + 4, 3, 4)
+        taken = {e.number for e in policy.entries}
+        number = free_number(taken, ref.number if ref.number is not None else 32767) or 1
+        subnets = [s for s, v in ctx.network.subnets.items() if v.nacl == policy.id]
+        yield check.finding(policy.id, f"{policy.id} refuses ICMP type 3 code 4 (fragmentation needed) from the "
+                            f"internet ({'rule ' + str(ref.number) if ref.number is not None else 'the * deny'}), "
+                            f"while TCP with the internet passes: Path MTU Discovery breaks for {', '.join(subnets)}",
+                            {"nacl": policy.id, "subnets": subnets, "packet": packet_data(packet),
+                             "deciding_entry": rule_data(ref)}, ref.origin or policy.star.origin,
+                            Fix(f"add an ingress entry numbered {number} allowing ICMP type 3 code 4 from 0.0.0.0/0 "
+                                "(and ICMPv6 type 2 for IPv6)",
+                                nacl_allow(policy.id, Direction.INGRESS, number, "1", "0.0.0.0/0", icmp="Type=3,Code=4")))
+
+
+def _talks_tcp(ctx: Context, subnet: str) -> bool:
+    """True when the subnet's NACL lets some TCP between the internet and the subnet through in either sense:
+    a request in (to a service port) and its reply out, or a request out (HTTPS) and its reply in."""
+    inbound = ctx.engine.nacl_policy(subnet, INGRESS)
+    outbound = ctx.engine.nacl_policy(subnet, EGRESS)
+    outside = int(ctx.standin)
+
+    def allowed(policy: NaclPolicy, port: int) -> bool:
+        position = policy.decide(4, TCP, outside, port)
+        return position >= 0 and policy.allow[position]
+    ephemeral = (32768, 49152, 60999, 1024)
+    return (allowed(outbound, 443) and any(allowed(inbound, p) for p in ephemeral)) or \
+        (any(allowed(inbound, p) for p in (22, 80, 443)) and any(allowed(outbound, p) for p in ephemeral))
