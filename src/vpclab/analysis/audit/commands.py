@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from vpclab.model.protocols import ALL, ICMP, ICMPV6, has_ports
+from vpclab.model.protocols import ALL, ICMP, ICMPV6, has_ports, protocol_name
 from vpclab.model.rules import CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
 
 
 def permission(rule: SgRule) -> str:
     """The `--ip-permissions` shorthand naming exactly `rule`."""
-    parts = [f"IpProtocol={'-1' if rule.protocol == ALL else rule.protocol}"]
+    parts = [f"IpProtocol={'-1' if rule.protocol == ALL else protocol_name(rule.protocol)}"]
     if has_ports(rule.protocol):
         parts.append(f"FromPort={rule.ports.first},ToPort={rule.ports.last}")
     elif rule.protocol in (ICMP, ICMPV6):
