@@ -341,6 +341,47 @@ def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool) 
     return any(cell.reachable for cell in m.cells.values())
 
 
+class AuditFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+@app.command()
+def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder, a Terraform JSON document or a lab "
+                                                    "file."),
+          output_format: AuditFormat = typer.Option(AuditFormat.text, "--format", help="text (tables), json "
+                                                    "(DESIGN.md's audit contract) or sarif (SARIF 2.1.0)."),
+          fail_on: FailOn = typer.Option(FailOn.low, "--fail-on", help="Exit 1 when a finding is at least this severe "
+                                         "(info findings never fail).")) -> None:
+    """What is open that should not be: checks that evaluate the snapshot with the engine, each finding with its
+    evidence, source and fix."""
+    from vpclab.analysis.audit import Severity, audit_path
+    from vpclab.report import audit as audit_report
+
+    try:
+        result = audit_path(snapshot)
+    except InputError as error:
+        raise _refused(error) from None
+    threshold = Severity(fail_on.value)
+    if output_format is AuditFormat.json:
+        typer.echo(json.dumps(audit_report.to_dict(result), indent=1))
+    elif output_format is AuditFormat.sarif:
+        from vpclab.report.sarif import to_sarif
+
+        typer.echo(json.dumps(to_sarif(result), indent=1))
+    else:
+        out.print(audit_report.render(result, threshold), soft_wrap=False)
+    if result.failing(threshold):
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo() -> None:
     """Run every built-in lab on the simulator and show its timeline."""
