@@ -56,8 +56,9 @@ def run(check: Check, ctx: Context) -> Iterator[Finding]:
             evidence = {"group": gid, "enis": [h.name for h in members], "rule": rule.text(EGRESS),
                         "probe": path_data(sample), "needs": needs,
                         "enis_reaching_internet": sum(1 for a in answers if a.reachable)}
+            keep = f" (keep at least: {shown})" if needs else ""
             fix = Fix(f"run `vpclab tighten SNAPSHOT --flows FLOWS` with these ENIs' VPC Flow Logs to derive the "
-                      f"egress they initiate, then replace this rule with it (keep at least: {shown})",
+                      f"egress they initiate, then replace this rule with it{keep}",
                       revoke(gid, EGRESS, rule))
             yield check.finding(gid, message, evidence, rule.origin or group.origin, fix, severity)
 

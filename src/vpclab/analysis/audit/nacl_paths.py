@@ -19,29 +19,17 @@ from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.packet import Packet
 from vpclab.model.network import Host
 from vpclab.model.protocols import ALL, ICMP, TCP, UDP, protocol_name
-from vpclab.model.rules import Action, Direction
+from vpclab.model.rules import Direction
 
 #: at most this many (client subnet, service subnet, protocol, port) questions per run (a bound for huge snapshots)
 MAX_QUESTIONS = 20000
-
-
-def allows_everything(policy: NaclPolicy) -> bool:
-    """True when the NACL's first entry allows all traffic of one family from/to everywhere (the default NACL)."""
-    first = policy.entries[0] if policy.entries else None
-    return first is not None and first.action is Action.ALLOW and first.protocol == ALL and first.cidr.prefixlen == 0
-
-
-def _open(ctx: Context, subnet: str | None) -> bool:
-    if subnet is None:
-        return True
-    return allows_everything(ctx.engine.nacl_policy(subnet, INGRESS)) and \
-        allows_everything(ctx.engine.nacl_policy(subnet, EGRESS))
 
 
 def run_returns(check: Check, ctx: Context) -> Iterator[Finding]:
     asked: set[tuple[object, ...]] = set()
     reported: set[tuple[object, ...]] = set()
     by_address = {h.ip: h for h in ctx.hosts}
+    clients_of: dict[object, list[Host]] = {}
     for hosts in ctx.unions.values():
         for server in _one_per_subnet(hosts):
             policy = ctx.engine.sg_policy(server.name, INGRESS)
@@ -49,20 +37,51 @@ def run_returns(check: Check, ctx: Context) -> Iterator[Finding]:
                 rule = ref.rule
                 if rule.protocol not in (TCP, UDP):  # type: ignore[union-attr]
                     continue
-                port = rule.ports.first  # type: ignore[union-attr]
-                for client in _clients(ctx, server, blocks, by_address):
-                    key = (client.subnet if not client.internet else "internet", server.subnet, rule.protocol, port)  # type: ignore[union-attr]
+                proto, port = rule.protocol, rule.ports.first  # type: ignore[union-attr]
+                key_blocks = (blocks, server.subnet, server.public_ip is not None)
+                if key_blocks not in clients_of:
+                    clients_of[key_blocks] = _clients(ctx, server, blocks, by_address)
+                for client in clients_of[key_blocks]:
+                    key = (client.subnet if not client.internet else "internet", server.subnet, proto, port)
                     if key in asked or len(asked) >= MAX_QUESTIONS:
                         continue
                     asked.add(key)
-                    if _open(ctx, server.subnet) and (client.internet or _open(ctx, client.subnet)):
-                        continue  # allow-all NACLs on both ends drop no reply
-                    answer = (ctx.from_internet(server, rule.protocol, port) if client.internet  # type: ignore[union-attr]
-                              else ctx.reach(client, server, rule.protocol, port))  # type: ignore[union-attr]
+                    if not _nacls_drop_replies(ctx, client, server, proto, port):
+                        continue  # the NACLs pass the request and every reply: nothing for reach to find here
+                    answer = (ctx.from_internet(server, proto, port) if client.internet
+                              else ctx.reach(client, server, proto, port))
                     finding = _return_finding(check, answer, server, client)
                     if finding is not None and (finding.resource, finding.evidence["reply_entry"], key) not in reported:
                         reported.add((finding.resource, finding.evidence["reply_entry"], key))
                         yield finding
+
+
+def _allowed(policy: NaclPolicy, proto: int, peer: int, port: int) -> bool:
+    position = policy.decide(4, proto, peer, port)
+    return position >= 0 and policy.allow[position]
+
+
+def _nacls_drop_replies(ctx: Context, client: Host, server: Host, proto: int, port: int) -> bool:
+    """A cheap filter on the engine's compiled NACLs before asking reach: True when the NACLs on the way pass the
+    request and refuse the reply to some segment of the client's ephemeral range (the only case this check reports)."""
+    if server.subnet is None or server.subnet == client.subnet:
+        return False
+    c, s = int(client.ip), int(server.public_ip if client.internet and server.public_ip else server.ip)
+    s_in, s_out = ctx.engine.nacl_policy(server.subnet, INGRESS), ctx.engine.nacl_policy(server.subnet, EGRESS)
+    gates_in = [(s_in, c)]  # (policy, peer) the request meets
+    gates_back = [(s_out, c)]
+    if not client.internet and client.subnet is not None:
+        gates_in.append((ctx.engine.nacl_policy(client.subnet, EGRESS), int(server.ip)))
+        gates_back.append((ctx.engine.nacl_policy(client.subnet, INGRESS), int(server.ip)))
+    if not all(_allowed(p, proto, peer, port) for p, peer in gates_in):
+        return False
+    ports = client.ephemeral_ports
+    cuts = {ports.first}
+    for p, _ in gates_back:
+        for e in p.entries:
+            if e.protocol in (proto, ALL):
+                cuts.update(b for b in (e.ports.first, e.ports.last + 1) if ports.first < b <= ports.last)
+    return any(not _allowed(p, proto, peer, cut) for cut in cuts for p, peer in gates_back)
 
 
 def _one_per_subnet(hosts: list[Host]) -> list[Host]:
