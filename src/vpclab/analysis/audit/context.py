@@ -49,6 +49,10 @@ class Context:
                 found[host.security_groups].append(host)
         return dict(found)
 
+    def unions_of(self, group: str) -> list[tuple[str, ...]]:
+        """The sets of groups carried by the ENIs that carry `group`."""
+        return [u for u in self.unions if group in u]
+
     @cached_property
     def subnet_hosts(self) -> dict[str, list[Host]]:
         found: dict[str, list[Host]] = defaultdict(list)

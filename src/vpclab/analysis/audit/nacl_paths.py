@@ -123,15 +123,17 @@ def _return_finding(check: Check, answer: ReachAnswer, server: Host, client: Hos
     if not blockers:
         return None
     step = blockers[0].hop.step
-    ports = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in answer.blocked_ports) or "all"
+    # reach lists the dropped source-port ranges when only part of the range fails; all of it otherwise
+    dropped = list(answer.blocked_ports) or [(client.ephemeral_ports.first, client.ephemeral_ports.last)]
+    ports = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in dropped)
     who = "internet clients" if client.internet else f"{client.name} ({client.subnet})"
     what = f"{protocol_name(answer.proto)}/{answer.port}"
-    message = (f"{step.id} lets {who}' requests to {server.name} on {what} through but drops the replies "
+    message = (f"{step.id} lets requests from {who} to {server.name} on {what} through but drops the replies "
                f"({step.direction}, source ports {ports} of the client's ephemeral range)")
     fix = blockers[0].fix
     evidence = {"service": server.name, "client": client.name if not client.internet else "internet",
                 "path": path_data(answer), "reply_entry": rule_data(step.rule)["rule"] if step.rule else "",
-                "dropped_client_ports": [list(r) for r in answer.blocked_ports]}
+                "dropped_client_ports": [list(r) for r in dropped]}
     return check.finding(step.id, message, evidence, step.rule.origin if step.rule else None,
                          Fix(fix.text, fix.cli) if fix is not None else
                          Fix(f"allow the replies: {step.id} {step.direction} {protocol_name(answer.proto)} to the "

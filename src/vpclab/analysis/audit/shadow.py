@@ -57,37 +57,43 @@ def _inside(s: Span, merged: list[Span]) -> bool:
 
 def run_sg(check: Check, ctx: Context) -> Iterator[Finding]:
     """A rule is redundant when it is covered in every union of groups that carries its group (or in its group
-    alone, when no ENI carries it)."""
-    unions_of: dict[str, list[tuple[str, ...]]] = {}
-    for union in ctx.unions:
-        for gid in union:
-            unions_of.setdefault(gid, []).append(union)
-    compiled: dict[tuple[tuple[str, ...], object], tuple[SgPolicy, list[MatchItem]]] = {}
+    alone, when no ENI carries it). Within a union the reported rules can all be removed together: rules are
+    judged narrowest first, and a rule already reported no longer covers the others."""
+    unions = list(ctx.unions) + [(gid,) for gid, hosts in ctx.members.items() if not hosts]
+    per_rule: dict[tuple[str, object, int], list[RuleRef | None]] = {}
+    for union in unions:
+        for direction in (INGRESS, EGRESS):
+            policy = _policy(ctx, union, direction)
+            if len(policy.rules) < 2:
+                verdicts: dict[int, RuleRef] = {}
+            else:
+                verdicts = _redundant(policy, match_items(policy.rules, policy.peers))
+            for i, ref in enumerate(policy.rules):
+                per_rule.setdefault((ref.owner, direction, ref.number or 0), []).append(verdicts.get(i))
     for gid, group in ctx.network.security_groups.items():
         for direction in (INGRESS, EGRESS):
             rules = group.rules(direction)
-            if len(rules) < 2 and not unions_of.get(gid):
-                continue
-            verdicts: dict[int, RuleRef | None] = {}
-            for union in unions_of.get(gid) or [(gid,)]:
-                key = (union, direction)
-                if key not in compiled:
-                    policy = _policy(ctx, union, direction)
-                    compiled[key] = (policy, match_items(policy.rules, policy.peers))
-                policy, items = compiled[key]
-                for i, (ref, item) in enumerate(zip(policy.rules, items)):
-                    if ref.owner != gid or verdicts.get(ref.number or 0, True) is None:
-                        continue
-                    others = [o for j, o in enumerate(items) if j != i and not _twin_later(items, i, j, policy)]
-                    if covered(item, others):
-                        verdicts[ref.number or 0] = verdicts.get(ref.number or 0) or _coverer(item, items, i, policy)
-                    else:
-                        verdicts[ref.number or 0] = None
-            for number, by in sorted(verdicts.items()):
-                if by is None:
-                    continue
-                rule = rules[number - 1]
-                yield _sg_finding(check, gid, direction, number, rule, by, len(unions_of.get(gid) or []))
+            for number, rule in enumerate(rules, start=1):
+                seen = per_rule.get((gid, direction, number), [])
+                if seen and all(by is not None for by in seen):
+                    yield _sg_finding(check, gid, direction, number, rule, seen[0], len(ctx.unions_of(gid)))  # type: ignore[arg-type]
+
+
+def _size(item: MatchItem) -> int:
+    return (item.last - item.first + 1) * sum(hi - lo + 1 for v in (4, 6) for lo, hi in item.spans(v))
+
+
+def _redundant(policy: SgPolicy, items: list[MatchItem]) -> dict[int, RuleRef]:
+    """The rules of one compiled policy that the others cover, each with a rule to cite; narrowest first."""
+    removed: set[int] = set()
+    found: dict[int, RuleRef] = {}
+    for i in sorted(range(len(items)), key=lambda k: (_size(items[k]), k)):
+        others = [o for j, o in enumerate(items) if j != i and j not in removed
+                  and not _twin_later(items, i, j, policy)]
+        if covered(items[i], others):
+            removed.add(i)
+            found[i] = _coverer(items[i], items, i, policy, removed)
+    return found
 
 
 def _policy(ctx: Context, union: tuple[str, ...], direction: object) -> SgPolicy:
@@ -106,19 +112,19 @@ def _twin_later(items: list[MatchItem], i: int, j: int, policy: SgPolicy) -> boo
     return j > i and (a.proto, a.v4, a.v6, a.first, a.last) == (b.proto, b.v4, b.v6, b.first, b.last)
 
 
-def _coverer(item: MatchItem, items: list[MatchItem], i: int, policy: SgPolicy) -> RuleRef:
-    """The rule to cite: one that covers `item` alone if any, else the first overlapping one."""
+def _coverer(item: MatchItem, items: list[MatchItem], i: int, policy: SgPolicy, removed: set[int]) -> RuleRef:
+    """The rule to cite: one kept rule that covers `item` alone if any, else the first kept overlapping one."""
     for j, other in enumerate(items):
-        if j != i and not _twin_later(items, i, j, policy) and covered(item, [other]):
+        if j not in removed and not _twin_later(items, i, j, policy) and covered(item, [other]):
             return policy.rules[j]
     for j, other in enumerate(items):
-        if j != i and _protocol_covers(other.proto, item.proto) and other.first <= item.last and item.first <= other.last:
+        if j not in removed and _protocol_covers(other.proto, item.proto) and other.first <= item.last and item.first <= other.last:
             return policy.rules[j]
     return policy.rules[i]
 
 
 def _sg_finding(check: Check, gid: str, direction: object, number: int, rule: SgRule, by: RuleRef,
-                unions: int) -> Finding:
+                unions: int) -> Finding:  # noqa: PLR0913
     where = "its group" if by.owner == gid else f"group {by.owner}, carried with it"
     scope = f"on every one of the {unions} sets of groups its ENIs carry" if unions else "(the group is on no ENI)"
     covering = by.rule.text(by.direction) if isinstance(by.rule, SgRule) else ""
