@@ -20,6 +20,8 @@ EXPECTED = {
                        "established"],
     "tracked-vs-untracked": ["listening", "listening", "established", "established", "reply", "applied", "applied",
                              "applied", "delivered", "dropped", "reply", "no-reply"],
+    "dual-stack": ["listening", "listening", "listening", "established", "blocked", "established", "delivered",
+                   "delivered", "reply", "dropped", "established", "blocked", "applied", "dropped", "blocked"],
     "public-ip-hairpin": ["listening", "established", "delivered", "blocked", "applied", "established", "delivered",
                           "delivered", "blocked", "applied", "blocked"],
     "conntrack-timeouts": ["delivered", "delivered", "delivered", "listening", "reply", "waited", "dropped",
@@ -103,6 +105,16 @@ def test_hairpin_lab_sees_the_public_source_at_the_receiver():
     assert result.steps[5].packets[1]["dst"].startswith("198.51.100.10:")  # the SYN-ACK goes to the public IP
     assert first_packet(result, 9)["code"] == codes.IGW_PRIVATE_IP_ASSOCIATION
     assert first_packet(result, 11)["code"] == codes.SUBNET_ACL_RESTRICTION
+
+
+def test_dual_stack_lab_keeps_the_families_apart():
+    """aws-semantics.md §3.1 (IPv4 and IPv6 NACL entries are independent; `*` for IPv6), §2.2 (untracked with ::/0),
+    aws-routing-terraform.md §2 (IPv6 reachability by route only)."""
+    result = run("dual-stack")
+    ssh6 = first_packet(result, 5)
+    assert ssh6["code"] == codes.SUBNET_ACL_RESTRICTION and "::/0" in ssh6["reason"]
+    assert first_packet(result, 12)["code"] == codes.NO_ROUTE_TO_DESTINATION
+    assert first_packet(result, 14, "dropped")["code"] == codes.UNTRACKED_FLOW_RULE_REMOVED
 
 
 def test_timeouts_lab_expires_udp_at_30_s_streams_at_180_s_and_tcp_at_the_enis_60_s():

@@ -15,12 +15,24 @@ HOSTS = {"h1": ("a", "198.18.1.11"), "h2": ("a", "198.18.1.12"), "h3": ("b", "19
 PUBLIC = {"h1": "198.51.100.11", "h3": "198.51.100.13"}
 CIDRS = ["0.0.0.0/0", "198.18.0.0/16", "198.18.1.0/24", "198.18.2.0/24", "198.18.1.11/32", "198.18.2.13/32",
          "198.51.100.11/32", "198.51.100.0/24"]
+#: a dual-stack variant: each subnet a /64 of the VPC's /56, each host an IPv6 address, rules and entries for ::/0
+SUBNETS6 = {"a": "2001:db8:0:1::/64", "b": "2001:db8:0:2::/64"}
+HOSTS6 = {"h1": "2001:db8:0:1::11", "h2": "2001:db8:0:1::12", "h3": "2001:db8:0:2::13"}
+CIDRS6 = ["::/0", "2001:db8::/56", "2001:db8:0:1::/64", "2001:db8:0:1::11/128"]
 TCP_PORTS = [22, 80]
 PORT_RANGES = [22, 80, "20-90", "1-1024", "32768-60999", "1024-65535", "0-65535", 53]
 
 
 @st.composite
-def sg_rule(draw):
+def sg_rule(draw, ipv6: bool = False):
+    if ipv6 and draw(st.integers(0, 2)) == 0:
+        proto6 = draw(st.sampled_from(["tcp", "udp", "icmpv6", "-1"]))
+        rule6: dict = {"proto": proto6, "cidr": draw(st.sampled_from(CIDRS6))}
+        if proto6 in ("tcp", "udp"):
+            rule6["ports"] = draw(st.sampled_from(PORT_RANGES))
+        elif proto6 == "icmpv6":
+            rule6["icmp"] = draw(st.sampled_from([{"type": -1}, {"type": 128}, {"type": 129}]))
+        return rule6
     proto = draw(st.sampled_from(["tcp", "udp", "icmp", "-1"]))
     rule: dict = {"proto": proto}
     if proto in ("tcp", "udp"):
@@ -35,14 +47,15 @@ def sg_rule(draw):
 
 
 @st.composite
-def nacl_entry(draw, number):
-    proto = draw(st.sampled_from(["tcp", "udp", "icmp", "-1"]))
+def nacl_entry(draw, number, ipv6: bool = False):
+    v6 = ipv6 and draw(st.booleans())
+    proto = draw(st.sampled_from(["tcp", "udp", "icmpv6" if v6 else "icmp", "-1"]))
     entry: dict = {"rule": number, "action": draw(st.sampled_from(["allow", "allow", "deny"])), "proto": proto,
-                   "cidr": draw(st.sampled_from(CIDRS))}
+                   "cidr": draw(st.sampled_from(CIDRS6 if v6 else CIDRS))}
     if proto in ("tcp", "udp"):
         entry["ports"] = draw(st.sampled_from(PORT_RANGES))
-    elif proto == "icmp":
-        entry["icmp"] = {"type": -1}
+    elif proto in ("icmp", "icmpv6"):
+        entry["icmp"] = {"type": -1, "code": -1} if v6 else {"type": -1}
     return entry
 
 
@@ -59,28 +72,35 @@ def _unique(rules: list[dict]) -> list[dict]:
 @st.composite
 def random_lab(draw) -> str:
     hosts = draw(st.sampled_from([["h1", "h3"], ["h1", "h2"], ["h1", "h2", "h3"]]))
+    ipv6 = draw(st.integers(0, 3)) == 0  # a quarter of the labs are dual stack
     groups = {}
     for h in hosts:
-        group: dict = {"ingress": _unique(draw(st.lists(sg_rule(), max_size=4)))}
+        group: dict = {"ingress": _unique(draw(st.lists(sg_rule(ipv6), max_size=4)))}
         if draw(st.booleans()):
-            group["egress"] = _unique(draw(st.lists(sg_rule(), max_size=3)))
+            group["egress"] = _unique(draw(st.lists(sg_rule(ipv6), max_size=3)))
         groups[f"sg-{h}"] = group
     for h in HOSTS:  # groups referenced by rules must exist even when their host is absent
         groups.setdefault(f"sg-{h}", {"ingress": []})
     nacls, subnets = {}, {}
     for name, cidr in SUBNETS.items():
         subnets[name] = {"cidr": cidr, "public": draw(st.booleans())}
+        if ipv6:
+            subnets[name]["ipv6_cidr"] = SUBNETS6[name]
         if draw(st.booleans()):
             numbers = draw(st.lists(st.sampled_from([50, 100, 150, 200]), max_size=4, unique=True))
-            nacls[f"n-{name}"] = {"ingress": [draw(nacl_entry(n)) for n in numbers],
-                                  "egress": [draw(nacl_entry(n)) for n in
+            nacls[f"n-{name}"] = {"ingress": [draw(nacl_entry(n, ipv6)) for n in numbers],
+                                  "egress": [draw(nacl_entry(n, ipv6)) for n in
                                              draw(st.lists(st.sampled_from([50, 100, 150, 200]), max_size=4,
                                                            unique=True))]}
             subnets[name]["nacl"] = f"n-{name}"
-    lab = {"lab": "random", "title": "a random lab", "vpc": {"cidr": "198.18.0.0/16"}, "subnets": subnets,
+    vpc = {"cidr": "198.18.0.0/16", **({"ipv6_cidr": "2001:db8::/56"} if ipv6 else {})}
+    lab = {"lab": "random", "title": "a random lab", "vpc": vpc, "subnets": subnets,
            "nacls": copy.deepcopy(nacls), "security_groups": copy.deepcopy(groups),
            "hosts": {h: {"subnet": HOSTS[h][0], "ip": HOSTS[h][1], "security_groups": [f"sg-{h}"],
                          "icmp_echo_ignore": draw(st.booleans())} for h in hosts}}
+    if ipv6:
+        for h in hosts:
+            lab["hosts"][h]["ipv6"] = HOSTS6[h]
     public = {h: PUBLIC[h] for h in hosts if h in PUBLIC and draw(st.booleans())}
     for h, address in public.items():
         lab["hosts"][h]["public_ip"] = address
@@ -94,6 +114,8 @@ def random_lab(draw) -> str:
         src, dst = draw(st.lists(st.sampled_from(hosts), min_size=2, max_size=2, unique=True))
         if dst in public and draw(st.booleans()):
             dst = public[dst]  # by its public IP: out through the internet gateway and back in
+        elif ipv6 and draw(st.booleans()):
+            dst = f"{dst}@ipv6"
         kind = draw(st.sampled_from(["connect", "connect", "send", "udp", "ping", "icmp", "revoke", "authorize",
                                      "nacl"]))
         if kind == "connect":
@@ -122,7 +144,7 @@ def random_lab(draw) -> str:
         elif kind == "authorize":
             g = f"sg-{draw(st.sampled_from(hosts))}"
             d = draw(st.sampled_from(["ingress", "egress"]))
-            r = draw(sg_rule())
+            r = draw(sg_rule(ipv6))
             current = groups[g].get(d)
             if current is not None and all(yaml.safe_dump(r, sort_keys=True) != yaml.safe_dump(x, sort_keys=True)
                                            for x in current):
@@ -135,7 +157,7 @@ def random_lab(draw) -> str:
             if free and draw(st.booleans()):
                 number = draw(st.sampled_from(free))
                 used_numbers[n][d].add(number)
-                steps.append({"nacl_entry": {"nacl": n, d: draw(nacl_entry(number))}})
+                steps.append({"nacl_entry": {"nacl": n, d: draw(nacl_entry(number, ipv6))}})
             elif used_numbers[n][d]:
                 number = draw(st.sampled_from(sorted(used_numbers[n][d])))
                 used_numbers[n][d].discard(number)

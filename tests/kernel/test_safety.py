@@ -36,7 +36,7 @@ def start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen, str]:
         for marker in RUN_DIR.glob("vl*.pid") if RUN_DIR.exists() else []:
             if marker.read_text().strip() == str(child.pid):
                 prefix = marker.name[:-4]
-                if len([ns for ns in driver.namespaces() if ns.startswith(prefix)]) >= 5:
+                if len([ns for ns in driver.namespaces() if ns.startswith(prefix)]) >= 6:
                     time.sleep(1.0)  # let it reach its wait step
                     return child, prefix
         time.sleep(0.05)
@@ -53,12 +53,12 @@ def test_a_run_killed_with_sigkill_leaves_namespaces_that_lab_clean_removes(tmp_
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
     left = lab_namespaces(prefix)
-    assert len(left) == 5  # router, two ENIs, two hosts
+    assert len(left) == 6  # router, two ENIs, two hosts, the internet gateway's bounce namespace
     time.sleep(0.5)
     assert all(not driver.run(["ip", "netns", "pids", ns], check=False).split() for ns in left), \
         "the traffic agents must die with their run"
     result = subprocess.run([sys.executable, "-m", "vpclab", "lab", "clean"], capture_output=True, text=True)
-    assert result.returncode == 0 and "removed 5 namespace(s)" in result.stdout
+    assert result.returncode == 0 and "removed 6 namespace(s)" in result.stdout
     assert lab_namespaces(prefix) == []
 
 

@@ -81,13 +81,15 @@ class GatewayFacts:
 
     `translations` are the IGW's 1:1 mappings (host or NAT gateway, private IPv4, public IPv4); `private_subnets`
     have no route to an internet gateway; `untranslatable` hosts (host, private IPv4) have no public IP to leave
-    with; `vpc_cidrs` are every VPC's IPv4 blocks (unreachable from outside, §2).
+    with; `vpc_cidrs` are every VPC's IPv4 blocks (unreachable from outside, §2); `private_subnets_v6` have no
+    `::/0` route to an internet gateway (IPv6 addresses are public, reachability is by route, §2).
     """
 
     vpc_cidrs: tuple[IPv4Network, ...]
     translations: tuple[tuple[str, IPv4Address, IPv4Address], ...]
     private_subnets: tuple[str, ...]
     untranslatable: tuple[tuple[str, IPv4Address], ...]
+    private_subnets_v6: tuple[str, ...] = ()  # no ::/0 route to an internet gateway
 
 
 class Router:
@@ -156,7 +158,8 @@ class Router:
             + tuple((n.id, n.private_ip, n.public_ip) for n in network.nat_gateways.values()
                     if n.public_ip is not None and n.connectivity == "public"),
             tuple(name for name in network.subnets if not network.routes_to_internet(name)),
-            tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)))
+            tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)),
+            tuple(name for name in network.subnets if not network.routes_to_internet(name, 6)))
 
     def in_vpc(self, address: int, v6: bool, vpc: str | None = None) -> bool:
         """True when `address` is inside a VPC's CIDRs (`vpc`'s, or any VPC's)."""

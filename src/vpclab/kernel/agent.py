@@ -27,8 +27,8 @@ class Agent:
         self.received: dict[int, bytearray] = {}          # connection id -> bytes read
         self.peer_closed: dict[int, bool] = {}
         self.accepted: dict[tuple[str, int, int], int] = {}  # (peer ip, peer port, local port) -> id
-        self.listeners: dict[int, socket.socket] = {}
-        self.udp: dict[int, socket.socket] = {}
+        self.listeners: dict[tuple[int, int], socket.socket] = {}  # (family, port) -> listening socket
+        self.udp: dict[tuple[int, int], socket.socket] = {}        # (family, port) -> bound socket
         self.udp_seen: list[dict[str, Any]] = []
         self.udp_reply: dict[int, bool] = {}
         self.icmp_seen: list[dict[str, Any]] = []
@@ -37,6 +37,12 @@ class Agent:
         self.next_id = 1
         self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         threading.Thread(target=self._icmp_loop, daemon=True).start()
+        self.families = [socket.AF_INET]
+        self.raw6: socket.socket | None = None
+        if _has_ipv6():  # a dual-stack host: IPv6 sockets beside every IPv4 one, and ICMPv6 recorded too
+            self.families.append(socket.AF_INET6)
+            self.raw6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+            threading.Thread(target=self._icmp6_loop, daemon=True).start()
 
     # ---- background loops ----------------------------------------------------------------------------
 
@@ -49,6 +55,18 @@ class Agent:
                 continue
             with self.lock:
                 self.icmp_seen.append({"src": msg.src, "type": msg.type, "code": msg.code, "id": msg.ident,
+                                       "seq": msg.seq})
+
+    def _icmp6_loop(self) -> None:
+        assert self.raw6 is not None
+        while True:
+            data, (peer, *_rest) = self.raw6.recvfrom(65535)
+            try:
+                msg = icmp_wire.parse(data, has_ip_header=False)  # an ICMPv6 raw socket gives no IPv6 header
+            except ValueError:
+                continue
+            with self.lock:
+                self.icmp_seen.append({"src": peer, "type": msg.type, "code": msg.code, "id": msg.ident,
                                        "seq": msg.seq})
 
     def _register(self, sock: socket.socket) -> int:
@@ -82,7 +100,7 @@ class Agent:
     def _accept_loop(self, port: int, listener: socket.socket) -> None:
         while True:
             try:
-                conn, (peer, peer_port) = listener.accept()
+                conn, (peer, peer_port, *_rest) = listener.accept()
             except OSError:
                 return
             cid = self._register(conn)
@@ -92,7 +110,7 @@ class Agent:
     def _udp_loop(self, port: int, sock: socket.socket) -> None:
         while True:
             try:
-                data, (peer, peer_port) = sock.recvfrom(65535)
+                data, (peer, peer_port, *_rest) = sock.recvfrom(65535)
             except OSError:
                 return
             with self.lock:
@@ -101,36 +119,30 @@ class Agent:
             if reply:
                 sock.sendto(data, (peer, peer_port))
 
-    def _udp_socket(self, port: int) -> socket.socket:
-        sock = self.udp.get(port)
+    def _udp_socket(self, port: int, family: int = socket.AF_INET) -> socket.socket:
+        sock = self.udp.get((family, port))
         if sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("0.0.0.0", port))
-            self.udp[port] = sock
+            sock = _bound(family, socket.SOCK_DGRAM, port)
+            self.udp[(family, port)] = sock
             threading.Thread(target=self._udp_loop, args=(port, sock), daemon=True).start()
         return sock
 
     # ---- requests ------------------------------------------------------------------------------------
 
     def listen(self, proto: str, port: int, reply: bool = False) -> dict[str, Any]:
-        if proto == "udp":
-            self._udp_socket(port)
-            self.udp_reply[port] = reply
-            return {"ok": True}
-        if port not in self.listeners:
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("0.0.0.0", port))
-            listener.listen(64)
-            self.listeners[port] = listener
-            threading.Thread(target=self._accept_loop, args=(port, listener), daemon=True).start()
+        for family in self.families:
+            if proto == "udp":
+                self._udp_socket(port, family)
+                self.udp_reply[port] = reply
+            elif (family, port) not in self.listeners:
+                listener = _bound(family, socket.SOCK_STREAM, port)
+                listener.listen(64)
+                self.listeners[(family, port)] = listener
+                threading.Thread(target=self._accept_loop, args=(port, listener), daemon=True).start()
         return {"ok": True}
 
     def connect(self, dst: str, port: int, sport: int, timeout: float) -> dict[str, Any]:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("0.0.0.0", sport))
+        sock = _bound(_family(dst), socket.SOCK_STREAM, sport)
         sock.setblocking(False)
         code = sock.connect_ex((dst, port))
         if code not in (0, 115):  # EINPROGRESS
@@ -197,7 +209,7 @@ class Agent:
         return {"ok": True}
 
     def udp_send(self, dst: str, port: int, sport: int, data: str) -> dict[str, Any]:
-        self._udp_socket(sport).sendto(data.encode(), (dst, port))
+        self._udp_socket(sport, _family(dst)).sendto(data.encode(), (dst, port))
         return {"ok": True}
 
     def udp_check(self, port: int, data: str, since: int, timeout: float) -> dict[str, Any]:
@@ -215,7 +227,8 @@ class Agent:
             return {"udp": len(self.udp_seen), "icmp": len(self.icmp_seen)}
 
     def icmp_send(self, dst: str, type: int, code: int, id: int, seq: int) -> dict[str, Any]:
-        self.raw.sendto(icmp_wire.build(type, code, id, seq, b"vpclab"), (dst, 0))
+        raw = self.raw6 if _family(dst) == socket.AF_INET6 and self.raw6 is not None else self.raw
+        raw.sendto(icmp_wire.build(type, code, id, seq, b"vpclab"), (dst, 0))  # ICMPv6: the kernel sums it
         return {"ok": True}
 
     def icmp_check(self, type: int, id: int, seq: int | None, since: int, timeout: float) -> dict[str, Any]:
@@ -274,6 +287,29 @@ class Agent:
         result = subprocess.run(["ping", "-n", "-q", "-c", "1", "-W", str(max(1, round(timeout))), "-e", str(id),
                                  dst], capture_output=True, text=True)
         return {"outcome": "reply" if result.returncode == 0 else "no-reply", "output": result.stdout[-200:]}
+
+
+def _has_ipv6() -> bool:
+    """Whether this namespace has IPv6 on (the backend switches it on for dual-stack labs only)."""
+    try:
+        with open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as flag:
+            return flag.read().strip() == "0"
+    except OSError:
+        return False
+
+
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def _bound(family: int, kind: int, port: int) -> socket.socket:
+    """A socket of `family` bound to every address of this host at `port` (IPv6 sockets for IPv6 only)."""
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+    return sock
 
 
 def main() -> None:

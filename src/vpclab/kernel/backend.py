@@ -22,11 +22,12 @@ from vpclab.engine.ports import EphemeralPorts
 from vpclab.errors import BackendUnavailable, KernelError
 from vpclab.kernel import cleanup, driver, topology
 from vpclab.kernel.plan import Plan, new_prefix
-from vpclab.kernel.render import nat_ruleset, router_ruleset, sg_ruleset
+from vpclab.kernel.render import nat_ruleset, router6_ruleset, router_ruleset, sg_ruleset
 from vpclab.lab.backend import Observation
 from vpclab.model.addresses import parse_ip
 from vpclab.model.network import Network
-from vpclab.model.protocols import ICMP, parse_icmp_type
+from vpclab.model.routing import TargetKind
+from vpclab.model.protocols import ICMP, ICMPV6, parse_icmp_type
 
 #: bounded waits (seconds) for an outcome to show; positive outcomes return as soon as they are seen
 CONNECT_WAIT = 0.5
@@ -101,6 +102,7 @@ class KernelBackend:
         self.applied: dict[str, str] = {}
         self.ports: dict[str, EphemeralPorts] = {}
         self.udp_bound: dict[str, set[int]] = {}
+        self.ipv6 = False  # whether the run is dual stack (something built has an IPv6 address)
         self._main_pid = os.getpid()
         self._previous_handlers: dict[int, Any] = {}
 
@@ -115,6 +117,7 @@ class KernelBackend:
         prefix = plan.prefix
         self.plan = plan
         self.engine = Engine(network)
+        self.ipv6 = topology.dual_stack(network, plan)
         cleanup.claim(prefix)
         atexit.register(self.stop)
         if threading.current_thread() is threading.main_thread():  # signals can only be handled there
@@ -153,24 +156,26 @@ class KernelBackend:
 
     def _apply_rules(self, first: bool = False) -> None:
         assert self.plan is not None and self.engine is not None
-        jobs: list[tuple[str, dict[str, Any], dict[str, object] | None]] = []
-        router = router_ruleset(self.engine, self.plan)
-        jobs.append((self.plan.router, router, None))
+        jobs: list[tuple[str, str, dict[str, Any], dict[str, object] | None]] = []  # (key, namespace, rules, sysctls)
+        jobs.append((self.plan.router, self.plan.router, router_ruleset(self.engine, self.plan), None))
+        if self.ipv6:
+            jobs.append((f"{self.plan.router} ip6", self.plan.router, router6_ruleset(self.engine, self.plan), None))
         for name, ns in self.plan.enis.items():
             host = self.engine.network.hosts[name]
-            jobs.append((ns, sg_ruleset(self.engine, name), topology.eni_sysctls(host)))  # set_conntrack changes them
+            sysctls = topology.eni_sysctls(host) | (topology.IPV6_ON if self.ipv6 else {})
+            jobs.append((ns, ns, sg_ruleset(self.engine, name), sysctls))  # set_conntrack changes them
         for nat_id, ns in self.plan.nats.items():
             nat = self.engine.network.nat_gateways[nat_id]
-            jobs.append((ns, nat_ruleset(str(nat.private_ip)), topology.NAT_SYSCTLS if first else None))
-        for ns, ruleset, sysctls in jobs:
+            jobs.append((ns, ns, nat_ruleset(str(nat.private_ip)), topology.NAT_SYSCTLS if first else None))
+        for key, ns, ruleset, sysctls in jobs:
             text = json.dumps(ruleset, sort_keys=True)
-            if self.applied.get(ns) != text:
+            if self.applied.get(key) != text:
                 driver.nft(ns, ruleset)
-                self.applied[ns] = text
+                self.applied[key] = text
             values = json.dumps(sysctls, sort_keys=True)
-            if sysctls and self.applied.get(f"{ns} sysctls") != values:  # first, or after an ENI's new timeouts:
+            if sysctls and self.applied.get(f"{key} sysctls") != values:  # first, or after an ENI's new timeouts:
                 driver.sysctl(ns, sysctls)  # Linux applies them to each entry from its next packet on (C12)
-                self.applied[f"{ns} sysctls"] = values
+                self.applied[f"{key} sysctls"] = values
 
     def apply(self, network: Network) -> Observation:
         assert self.engine is not None
@@ -200,8 +205,9 @@ class KernelBackend:
     def _seen_as(self, src: str, dst_address: str) -> str:
         """The source address a receiver sees for `src` (the engine's route says whether the IGW translates)."""
         assert self.engine is not None
-        ip = self.engine.network.hosts[src].ip
+        host = self.engine.network.hosts[src]
         dst = parse_ip(dst_address)
+        ip = host.ipv6 if dst.version == 6 and host.ipv6 is not None else host.ip  # the sender's address of that family
         return str(type(ip)(self.engine.router.source_seen(int(ip), int(dst), dst.version == 6)))
 
     def _port(self, host: str) -> int:
@@ -302,7 +308,7 @@ class KernelBackend:
 
     def icmp(self, src: str, dst: str, icmp_type: int | str, code: int, ident: int, seq: int) -> Observation:
         address = self._address(dst)
-        number = parse_icmp_type(icmp_type, ICMP)
+        number = parse_icmp_type(icmp_type, ICMPV6 if parse_ip(address).version == 6 else ICMP)
         receiver = self._owner(address)
         since = self.agent(receiver).call("counts")["icmp"] if receiver else 0
         self.agent(src).call("icmp_send", dst=address, type=number, code=code, id=ident, seq=seq)
@@ -327,9 +333,14 @@ class KernelBackend:
 
 def refuse_unbuildable(network: Network, plan: Plan) -> None:
     """Refuse, before anything is created, a network one router namespace cannot hold: subnets with overlapping
-    CIDRs (overlapping VPCs, allowed in AWS) among those the run builds."""
+    CIDRs (overlapping VPCs, allowed in AWS) among those the run builds, or a route to an egress-only internet
+    gateway (not emulated yet: K9)."""
     seen: list[tuple[str, object]] = []
     for name in plan.bridges:
+        table = network.route_table_of(name)
+        if table is not None and table.targets(TargetKind.EGRESS_ONLY_GATEWAY):
+            raise BackendUnavailable(f"subnet {name} routes IPv6 to an egress-only internet gateway, which the kernel "
+                                     "backend does not emulate yet: use --backend sim")
         cidr = network.subnets[name].cidr
         clash = next((other for other, c in seen if cidr.overlaps(c)), None)  # type: ignore[attr-defined]
         if clash is not None:

@@ -29,6 +29,7 @@ from vpclab.model.rules import Action, Direction, NaclEntry, SgRule
 Json = dict[str, Any]
 SG_TABLE = "vpc_sg"
 ROUTER_TABLE = "vpc_router"
+ROUTER6_TABLE = "vpc_router6"
 
 
 # ---- expression helpers -----------------------------------------------------------------------------------
@@ -111,25 +112,37 @@ def _label(ref: RuleRef) -> str:
     return f"{ref.owner} {ref.ref}{where}"
 
 
-def _sg_rule_exprs(rule: SgRule, blocks: tuple[IPNetwork, ...], direction: Direction) -> list[Json] | None:
-    """One SG rule as match expressions on IPv4 (None when it can match nothing here, e.g. an empty group)."""
-    networks = [n for n in blocks if n.version == 4]
-    if not networks:
-        return None
+#: the IP header's name in nftables per address family
+IP_HEADER = {4: "ip", 6: "ip6"}
+#: neighbour discovery and multicast listener messages: AWS's network answers them, no security group sees them
+ICMPV6_LINK = [130, 131, 132, 133, 134, 135, 136, 137, 143]
+
+
+def _sg_rule_exprs(rule: SgRule, blocks: tuple[IPNetwork, ...], direction: Direction) -> list[list[Json]]:
+    """One SG rule as match expressions, one list per address family its peers have (none for an empty group)."""
     field = "saddr" if direction is Direction.INGRESS else "daddr"
-    exprs = [_match(_payload("ip", field), _addr_set(networks))]
-    return exprs + _l4(rule.protocol, (rule.ports.first, rule.ports.last), (rule.icmp.type, rule.icmp.code))
+    result = []
+    for version in (4, 6):
+        networks = [n for n in blocks if n.version == version]
+        if networks and rule.protocol != (ICMPV6 if version == 4 else ICMP):  # ICMP of the other family: never
+            result.append([_match(_payload(IP_HEADER[version], field), _addr_set(networks))]
+                          + _l4(rule.protocol, (rule.ports.first, rule.ports.last), (rule.icmp.type, rule.icmp.code)))
+    return result
 
 
-def _notrack_rules(engine: Engine, host: str, ip: str) -> list[list[Json]]:
-    """The engine's untracked-flow matches for this ENI (IPv4), as notrack matches on its traffic."""
+def _own(addresses: list[str]) -> Any:
+    return addresses[0] if len(addresses) == 1 else {"set": addresses}
+
+
+def _notrack_rules(engine: Engine, host: str, own: dict[int, list[str]]) -> list[list[Json]]:
+    """The engine's untracked-flow matches for this ENI, as notrack matches on its traffic (each family)."""
     result = []
     for match in engine.untracked(host):
-        if match.version != 4:
+        if not own.get(match.version):
             continue
         own_field = "daddr" if match.direction is Direction.INGRESS else "saddr"
         port_field = "dport" if match.role == "first" else "sport"
-        exprs = [_match(_payload("ip", own_field), ip),
+        exprs = [_match(_payload(IP_HEADER[match.version], own_field), _own(own[match.version])),
                  _match(_payload(protocol_name(match.proto), port_field), _port_set(match.ports))]
         if match.role == "response" and match.proto == TCP:  # a pure SYN opens a flow: it is never a response
             exprs.append(_match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", "!="))
@@ -144,7 +157,7 @@ def sg_ruleset(engine: Engine, host: str) -> Json:
     if not model.security_groups:  # an ENI AWS gives no group: no SG gate and no tracking (engine.update)
         return {"nftables": [{"add": {"table": {"family": family, "name": table}}},
                              _chain(family, table, "eni", "forward", 0, "accept"), _flush(family, table, "eni")]}
-    ip = str(model.ip)
+    own = {v: [str(a) for a in model.private_addresses if a.version == v] for v in (4, 6)}
     max_entries = model.conntrack.max_entries
     commands: list[Json] = [
         {"add": {"table": {"family": family, "name": table}}},
@@ -155,22 +168,29 @@ def sg_ruleset(engine: Engine, host: str) -> Json:
     ]
     for chain in ("raw_pre", "eni", "sg_in", "sg_out"):
         commands.append(_flush(family, table, chain))
-    for exprs in _notrack_rules(engine, host, ip):
+    for exprs in _notrack_rules(engine, host, own):
         commands.append(_rule(family, table, "raw_pre", exprs + [{"notrack": None}], "untracked flow"))
+    if own[6]:
+        commands.append(_rule(family, table, "eni", [_match(_payload("icmpv6", "type"), {"set": ICMPV6_LINK}),
+                                                     {"accept": None}], "neighbour discovery is not filtered"))
     commands.append(_rule(family, table, "eni", [_match({"ct": {"key": "state"}}, "established", "in"),
                                                  {"accept": None}], "tracked connection"))
     if max_entries is not None:
         commands.append(_rule(family, table, "eni", [_match({"ct": {"key": "state"}}, "new", "in"),
                                                      {"ct count": {"val": max_entries, "inv": True}},
                                                      {"counter": None}, {"drop": None}], "conntrack table full"))
-    commands.append(_rule(family, table, "eni", [_match(_payload("ip", "saddr"), ip), {"jump": {"target": "sg_out"}}]))
-    commands.append(_rule(family, table, "eni", [_match(_payload("ip", "daddr"), ip), {"jump": {"target": "sg_in"}}]))
+    for version, addresses in own.items():
+        if addresses:
+            header = IP_HEADER[version]
+            commands.append(_rule(family, table, "eni", [_match(_payload(header, "saddr"), _own(addresses)),
+                                                         {"jump": {"target": "sg_out"}}]))
+            commands.append(_rule(family, table, "eni", [_match(_payload(header, "daddr"), _own(addresses)),
+                                                         {"jump": {"target": "sg_in"}}]))
     for direction, chain in ((Direction.INGRESS, "sg_in"), (Direction.EGRESS, "sg_out")):
         policy = engine.sg_policy(host, direction)
         for ref, blocks in zip(policy.rules, policy.peers):
             assert isinstance(ref.rule, SgRule)
-            exprs = _sg_rule_exprs(ref.rule, blocks, direction)
-            if exprs is not None:
+            for exprs in _sg_rule_exprs(ref.rule, blocks, direction):
                 commands.append(_rule(family, table, chain, exprs + [{"counter": None}, {"accept": None}],
                                       _label(ref)))
     return {"nftables": commands}
@@ -178,26 +198,28 @@ def sg_ruleset(engine: Engine, host: str) -> Json:
 
 # ---- network ACLs, routes and the internet gateway (router namespace) --------------------------------------------
 
-def _nacl_entry_exprs(entry: NaclEntry, direction: Direction) -> list[Json] | None:
-    if entry.cidr.version != 4:
+def _nacl_entry_exprs(entry: NaclEntry, direction: Direction, version: int) -> list[Json] | None:
+    if entry.cidr.version != version:
         return None
     field = "saddr" if direction is Direction.INGRESS else "daddr"
-    exprs = [_match(_payload("ip", field), _addr(entry.cidr))]
+    exprs = [_match(_payload(IP_HEADER[version], field), _addr(entry.cidr))]
     return exprs + _l4(entry.protocol, (entry.ports.first, entry.ports.last), (entry.icmp.type, entry.icmp.code))
 
 
-def _nacl_chain(policy: NaclPolicy, chain: str) -> list[Json]:
-    """A NACL direction as a chain: entries in number order (allow returns, deny drops), then the `*` drop."""
+def _nacl_chain(policy: NaclPolicy, chain: str, version: int = 4) -> list[Json]:
+    """A NACL direction as a chain of one family's entries in number order (allow returns, deny drops), then the
+    `*` drop (IPv4 and IPv6 entries are independent, aws-semantics.md §3)."""
+    family, table = ("ip", ROUTER_TABLE) if version == 4 else ("ip6", ROUTER6_TABLE)
     rules = []
     for ref in policy.refs:
         entry = ref.rule
         assert isinstance(entry, NaclEntry)
-        exprs = _nacl_entry_exprs(entry, policy.direction)
+        exprs = _nacl_entry_exprs(entry, policy.direction, version)
         if exprs is None:
             continue
         verdict = {"return": None} if entry.action is Action.ALLOW else {"drop": None}
-        rules.append(_rule("ip", ROUTER_TABLE, chain, exprs + [{"counter": None}, verdict], _nacl_label(ref)))
-    rules.append(_rule("ip", ROUTER_TABLE, chain, [{"counter": None}, {"drop": None}], _nacl_label(policy.star)))
+        rules.append(_rule(family, table, chain, exprs + [{"counter": None}, verdict], _nacl_label(ref)))
+    rules.append(_rule(family, table, chain, [{"counter": None}, {"drop": None}], _nacl_label(policy.star)))
     return rules
 
 
@@ -270,32 +292,70 @@ def router_ruleset(engine: Engine, plan: Plan) -> Json:
     return {"nftables": commands}
 
 
-def route_drops(engine: Engine, plan: Plan) -> list[tuple[str, str, str, str]]:
+def route_drops(engine: Engine, plan: Plan, version: int = 4) -> list[tuple[str, str, str, str]]:
     """(link, source, destination, label) for every pair of built endpoints whose route the engine drops: each
-    VPC host's IPv4 addresses (from its subnet's bridge) and each internet host (from its link) to every address a
-    built host or NAT gateway answers at. The label names the code and the route that decided it."""
+    VPC host's addresses of one family (from its subnet's bridge) and each internet host (from its link) to every
+    address a built host or NAT gateway answers at. The label names the code and the route that decided it."""
     network = engine.network
     targets: list[str] = []
     for name in plan.hosts:
         host = network.hosts[name]
-        targets += [str(a) for a in host.addresses if a.version == 4]
+        targets += [str(a) for a in host.addresses if a.version == version]
     for nat_id in plan.nats:
         nat = network.nat_gateways[nat_id]
-        targets += [str(a) for a in (nat.private_ip, nat.public_ip) if a is not None]
+        targets += [str(a) for a in (nat.private_ip, nat.public_ip) if a is not None and a.version == version]
     drops = []
     for name in plan.hosts:
         host = network.hosts[name]
         link = plan.internet_links[name] if host.internet else plan.bridges[host.subnet or ""]
         own = {str(a) for a in host.addresses}
-        for src in (a for a in host.private_addresses if a.version == 4) if not host.internet else (host.ip,):
+        sources = host.private_addresses if not host.internet else (host.ip, host.ipv6)
+        for src in (a for a in sources if a is not None and a.version == version):
             for dst in targets:
                 if dst in own:
                     continue
-                route = engine.router.route(int(src), int(ipaddress.ip_address(dst)), False)
+                route = engine.router.route(int(src), int(ipaddress.ip_address(dst)), version == 6)
                 if route.drop_code is not None:
                     where = f" @ {route.origin}" if route.origin else ""
                     drops.append((link, str(src), dst, f"route: {route.drop_code}{where}"))
     return drops
+
+
+def router6_ruleset(engine: Engine, plan: Plan) -> Json:
+    """The router's IPv6 table: no translation (IPv6 addresses are public, aws-routing-terraform.md §2); subnets
+    without a `::/0` route to an internet gateway neither reach nor are reached from the internet; the route drops
+    between built endpoints; the NACLs' IPv6 entries, leaving a subnet and entering one."""
+    family, table = "ip6", ROUTER6_TABLE
+    facts = engine.router.gateway_facts()
+    subnets = list(plan.bridges)
+    internet = _match(_meta("iifname"), INTERNET_WILDCARD)
+    to_internet = _match(_meta("oifname"), INTERNET_WILDCARD)
+    chains = ["forward"] + [f"{c}_{i}" for i in range(len(subnets)) for c in ("in", "out")]
+    commands: list[Json] = [{"add": {"table": {"family": family, "name": table}}},
+                            _chain(family, table, "forward", "forward", 0)]
+    commands += [_chain(family, table, c) for c in chains[1:]]
+    commands += [_flush(family, table, c) for c in chains]
+    for link, src, dst, label in route_drops(engine, plan, 6):
+        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), link),
+                                                         _match(_payload("ip6", "saddr"), src),
+                                                         _match(_payload("ip6", "daddr"), dst), {"drop": None}], label))
+    for name in facts.private_subnets_v6:
+        if name in plan.bridges:
+            bridge = plan.bridges[name]
+            commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
+                                                             {"drop": None}], f"subnet {name}: no ::/0 to an IGW"))
+            commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
+                                                             {"drop": None}], f"subnet {name}: no ::/0 to an IGW"))
+    for i, name in enumerate(subnets):
+        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
+                                                         {"jump": {"target": f"out_{i}"}}], f"subnet {name} egress"))
+    for i, name in enumerate(subnets):
+        commands.append(_rule(family, table, "forward", [_match(_meta("oifname"), plan.bridges[name]),
+                                                         {"jump": {"target": f"in_{i}"}}], f"subnet {name} ingress"))
+    for i, name in enumerate(subnets):
+        commands += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}", 6)
+        commands += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}", 6)
+    return {"nftables": commands}
 
 
 def nat_ruleset(nat_ip: str) -> Json:

@@ -14,7 +14,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from vpclab.engine.nat import NAT_IDLE_TIMEOUT
 from vpclab.errors import KernelError
@@ -69,6 +69,16 @@ NAT_SYSCTLS = {
 }
 
 
+#: the router's address on every internet host's link, that host's IPv6 default gateway
+LINK_LOCAL_ROUTER = "fe80::1"
+#: IPv6 on, without what would delay or change addresses: duplicate address detection, router advertisements
+IPV6_ON = {"net.ipv6.conf.all.disable_ipv6": 0, "net.ipv6.conf.default.disable_ipv6": 0,
+           "net.ipv6.conf.all.accept_dad": 0, "net.ipv6.conf.default.accept_dad": 0,
+           "net.ipv6.conf.all.accept_ra": 0, "net.ipv6.conf.default.accept_ra": 0,
+           "net.ipv6.conf.all.autoconf": 0, "net.ipv6.conf.default.autoconf": 0}
+#: set before any interface exists, so no link-local address waits for duplicate address detection
+EARLY_IPV6 = {"net.ipv6.conf.all.accept_dad": 0, "net.ipv6.conf.default.accept_dad": 0}
+
 #: hosts retransmit a lost TCP segment after 10 ms, not Linux's 200 ms minimum, so data held behind a segment a
 #: filter dropped arrives within a step's observation once the cause is removed, as on AWS (issue 9 defect 7)
 RTO = "rto_min 10ms"
@@ -110,6 +120,8 @@ def commands(network: Network, plan: Plan) -> Commands:
         subnet = network.subnets[name]
         router += [f"link add {bridge} type bridge", f"addr add {_gateway(network, name)}/{subnet.cidr.prefixlen} "
                    f"dev {bridge}", f"link set {bridge} up"]
+        if subnet.ipv6_cidr is not None:  # the VPC router in a dual-stack subnet: base + 1 of its IPv6 block too
+            router.append(f"addr add {gateway_v6(network, name)}/{subnet.ipv6_cidr.prefixlen} dev {bridge} nodad")
     hosts: dict[str, list[str]] = {}
     enis: dict[str, list[str]] = {}
     attach: list[str] = []
@@ -124,6 +136,10 @@ def commands(network: Network, plan: Plan) -> Commands:
                          f"index {next(index)} netns {plan.router}",
                          f"addr add {host.ip}/32 dev eth0", "link set eth0 up", f"route add default dev eth0 {RTO}"]
             attach += [f"link set {link} up", f"route add {host.ip}/32 dev {link}"]
+            if host.ipv6 is not None:  # reached on its link by the router's fixed link-local address
+                hosts[ns] += [f"addr add {host.ipv6}/128 dev eth0 nodad",
+                              f"route add default via {LINK_LOCAL_ROUTER} dev eth0 {RTO}"]
+                attach += [f"addr add {LINK_LOCAL_ROUTER}/64 dev {link} nodad", f"route add {host.ipv6}/128 dev {link}"]
             continue
         eni = plan.enis[host.name]
         subnet = network.subnets[host.subnet or ""]
@@ -132,6 +148,9 @@ def commands(network: Network, plan: Plan) -> Commands:
                      f"index {next(index)} netns {eni}",
                      *(f"addr add {a}/{prefix} dev eth0" for a in _ipv4_addresses(host)), "link set eth0 up",
                      f"route add default via {_gateway(network, host.subnet or '')} {RTO}"]
+        if host.ipv6 is not None and subnet.ipv6_cidr is not None:
+            hosts[ns] += [f"addr add {host.ipv6}/{subnet.ipv6_cidr.prefixlen} dev eth0 nodad",
+                          f"route add default via {gateway_v6(network, subnet.name)} {RTO}"]
         uplink = plan.uplinks[host.name]
         enis[eni] = ["link set lo up", "link add br0 type bridge",
                      f"link add to-vpc index {next(index)} type veth peer name {uplink} index {next(index)} "
@@ -166,6 +185,19 @@ def commands(network: Network, plan: Plan) -> Commands:
 def _gateway(network: Network, subnet: str) -> IPv4Address:
     """The VPC router's address in a subnet (base + 1, as in AWS)."""
     return network.subnets[subnet].cidr.network_address + 1  # type: ignore[return-value]
+
+
+def gateway_v6(network: Network, subnet: str) -> IPv6Address:
+    """The VPC router's IPv6 address in a dual-stack subnet (base + 1 of the subnet's block)."""
+    block = network.subnets[subnet].ipv6_cidr
+    assert block is not None
+    return block.network_address + 1
+
+
+def dual_stack(network: Network, plan: Plan) -> bool:
+    """Whether anything the run builds has an IPv6 address (then IPv6 is switched on in its namespaces)."""
+    return any(network.subnets[s].ipv6_cidr is not None for s in plan.bridges) or \
+        any(network.hosts[h].ipv6 is not None for h in plan.hosts)
 
 
 def _ipv4_addresses(host: Host) -> list[IPv4Address]:
@@ -208,6 +240,10 @@ def create(network: Network, plan: Plan) -> None:
     """Build the namespaces and links (the rules come separately)."""
     built = commands(network, plan)
     driver.ip_batch(None, built.create)
+    v6 = dual_stack(network, plan)
+    if v6:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda ns: driver.sysctl(ns, EARLY_IPV6), plan.namespaces))
     for stage in built.stages:
         _parallel(stage)
     links = plan.internet_links.values()
@@ -216,6 +252,11 @@ def create(network: Network, plan: Plan) -> None:
     for name, ns in plan.hosts.items():
         jobs[ns] = host_sysctls(network.hosts[name])
     jobs[plan.igw] = IGW_SYSCTLS
+    if v6:  # dual stack: IPv6 on in the router (forwarding), the hosts and the ENIs (bridged IPv6 meets the SGs)
+        for ns in jobs:
+            if ns not in plan.nats.values() and ns != plan.igw:
+                jobs[ns] = jobs[ns] | IPV6_ON
+        jobs[plan.router] |= {"net.ipv6.conf.all.forwarding": 1}
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda item: driver.sysctl(*item), jobs.items()))
         list(pool.map(lambda ns: driver.optional_sysctl(ns, HOST_OPTIONAL_SYSCTLS), plan.hosts.values()))

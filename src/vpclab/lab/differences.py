@@ -34,14 +34,6 @@ def _target(lab: Lab, step: LabStep) -> str | None:
     return str(lab.network.hosts[to].ip) if to in lab.network.hosts else to
 
 
-def _ipv6(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
-    target = _target(lab, step)
-    try:
-        return target is not None and parse_ip(target).version == 6
-    except ModelError:
-        return False
-
-
 def _service(lab: Lab, step: LabStep, _: dict[str, Any]) -> bool:
     target = _target(lab, step)
     if target is None:
@@ -92,7 +84,6 @@ def _udp_stream(lab: Lab, step: LabStep, state: dict[str, Any]) -> bool:
 
 
 DIFFERENCES = (
-    Difference("K2", "the kernel backend runs IPv4 only", _ipv6),
     Difference("K3", "Linux makes a UDP flow a stream only if it is still active 2 s after it started; AWS after "
                      "its second request-response transaction", _udp_stream),
     Difference("K4", "Amazon DNS, IMDS and Time Sync answer in the simulator but do not exist in the kernel backend",
