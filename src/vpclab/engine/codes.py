@@ -31,3 +31,4 @@ NAT_PRIVATE_TO_IGW = "NAT_GATEWAY_PRIVATE_TO_IGW"        # a private NAT gateway
 NAT_TRANSLATION = "NAT_GATEWAY_TRANSLATION"              # the NAT gateway translated the packet
 TGW_NO_ATTACHMENT = "TGW_NO_ATTACHMENT"                  # no attachment of the VPC to that TGW (in the subnet's zone)
 ROUTE_TARGET_NOT_MODELLED = "ROUTE_TARGET_NOT_MODELLED"  # the route's target kind is not modelled yet
+ROUTE_TARGET_MISSING = "ROUTE_TARGET_NOT_IN_SNAPSHOT"    # the route names an ENI or instance the snapshot lacks

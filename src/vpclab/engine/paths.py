@@ -228,6 +228,8 @@ class Router:
             return self._to_transit_gateway(sender, src_subnet.name, chosen, dst, v6)
         if kind is TargetKind.NAT_GATEWAY and not v6 and chosen.target in network.nat_gateways:
             return self._to_nat(sender, src_subnet.name, chosen, dst)
+        if kind in (TargetKind.NETWORK_INTERFACE, TargetKind.INSTANCE):
+            return self._to_appliance(sender, src_subnet.name, chosen, dst, v6)
         if kind in (TargetKind.VPN_GATEWAY, TargetKind.ENDPOINT):  # leaves the modelled network (§1.3, §6)
             return Route(sender=sender.name, nacl_out=src_subnet.name, table_route=chosen, via=chosen.target)
         return Route(drop_code=codes.ROUTE_TARGET_NOT_MODELLED, table_route=chosen,
@@ -254,6 +256,30 @@ class Router:
         outsider = self.internet.get(dst)
         return Route(sender=sender.name, delivered_to=outsider.name if outsider else None,
                      nacl_out=subnet, new_src=new_src, igw=True, table_route=chosen)
+
+    def _appliance(self, target: str) -> Host | None:
+        """The ENI a route names (an ENI id), or an instance's first ENI (an instance id)."""
+        host = self.network.hosts.get(target)
+        if host is not None and not host.internet:
+            return host
+        return next((h for h in self.network.vpc_hosts() if h.instance == target), None)
+
+    def _to_appliance(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
+        """To a network interface (a NAT instance, firewall or router appliance, §1.3): the packet reaches that ENI,
+        whose subnet's NACL (unless it is the sender's subnet) and security groups apply. With its source/destination
+        check on, the ENI drops what is not addressed to it (§7); with it off, what the appliance's software does
+        next is not in the snapshot: the path leaves through it (assumptions P17)."""
+        facts = {"subnet": subnet, "address": _ip(dst, v6), "target": chosen.target}
+        appliance = self._appliance(chosen.target)
+        if appliance is None:
+            return Route(drop_code=codes.ROUTE_TARGET_MISSING, table_route=chosen, facts=facts)
+        if appliance.source_dest_check and all(int(a) != dst for a in appliance.addresses):
+            return Route(drop_code=codes.SOURCE_DEST_CHECK, table_route=chosen,
+                         facts=facts | {"appliance": appliance.name})
+        same = appliance.subnet == subnet
+        return Route(sender=sender.name, receiver=appliance.name, nacl_out=None if same else subnet,
+                     nacl_in=None if same else appliance.subnet, same_subnet=subnet if same else None,
+                     table_route=chosen, via=chosen.target)
 
     def _to_peer(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
         """Across an active peering connection into the peer VPC (§4): no translation; the peer's host, or out of

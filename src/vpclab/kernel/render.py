@@ -315,9 +315,12 @@ def route_drops(engine: Engine, plan: Plan, version: int = 4) -> list[tuple[str,
                 if dst in own:
                     continue
                 route = engine.router.route(int(src), int(ipaddress.ip_address(dst)), version == 6)
+                where = f" @ {route.origin}" if route.origin else ""
                 if route.drop_code is not None:
-                    where = f" @ {route.origin}" if route.origin else ""
                     drops.append((link, str(src), dst, f"route: {route.drop_code}{where}"))
+                elif route.delivered_to is None and route.nat is None and route.service is None:
+                    # the engine's path leaves the snapshot (an appliance, a VPN): nothing built may receive it
+                    drops.append((link, str(src), dst, f"route: leaves through {route.via}{where}"))
     return drops
 
 

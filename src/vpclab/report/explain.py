@@ -114,6 +114,10 @@ def _route_reason(step: Step) -> str:
             changes.append(f"destination {before.dst_ip} → {after.dst_ip}")
         return "internet gateway: " + (", ".join(changes) if changes else "no translation (IPv6)")
     if code == codes.SOURCE_DEST_CHECK:
+        if facts.get("appliance"):
+            return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']}, whose ENI "
+                    f"{facts['appliance']} has its source/destination check on: it drops traffic not addressed to it "
+                    "(turn the check off on a routing appliance)")
         return "the source address belongs to no host: the ENI's source/destination check drops it"
     if code == codes.NO_HOST_AT_DESTINATION:
         return f"no network interface in the VPC holds {facts['address']}"
@@ -146,6 +150,9 @@ def _route_reason(step: Step) -> str:
             return (f"{facts['target']}'s attachment {facts['attachment']} has no subnet in zone {facts['zone']}, "
                     f"so subnet {facts['subnet']} cannot use the transit gateway")
         return f"VPC {facts['vpc']} has no available attachment to {facts['target']}"
+    if code == codes.ROUTE_TARGET_MISSING:
+        return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']}, which the snapshot does "
+                "not hold: the verdict stops here")
     if code == codes.ROUTE_TARGET_NOT_MODELLED:
         return (f"subnet {facts['subnet']} routes {facts['address']} to {facts['target']} ({facts['kind']}), "
                 "which vpclab does not model yet: the verdict stops here")
