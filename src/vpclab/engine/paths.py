@@ -104,6 +104,8 @@ class Router:
         self.private: dict[int, Host] = {}
         self.by_vpc: dict[str, dict[int, Host]] = {vpc: {} for vpc in network.vpcs}
         self.public: dict[int, Host] = {}
+        self.private_of: dict[int, int] = {}  # public IPv4 → the private address the IGW maps it to
+        self.public_of: dict[int, int] = {}   # private IPv4 → its public address
         self.internet: dict[int, Host] = {}
         for host in network.hosts.values():
             if host.internet:  # reached at its IPv4 address, and at its IPv6 one when it has one
@@ -115,8 +117,10 @@ class Router:
             for address in host.private_addresses:
                 local.setdefault(int(address), host)
                 self.private.setdefault(int(address), host)
-            if host.public_ip is not None:
-                self.public[int(host.public_ip)] = host
+            for private, public in host.public_map.items():  # the IGW's 1:1 mappings, one per private address (§2)
+                self.public[int(public)] = host
+                self.private_of[int(public)] = int(private)
+                self.public_of[int(private)] = int(public)
         self.nat_public = {int(n.public_ip): n for n in network.nat_gateways.values() if n.public_ip is not None}
         self.services = service_map(network.vpc)
         prefix_lists = {pid: pl.cidrs for pid, pl in network.prefix_lists.items()}
@@ -153,12 +157,13 @@ class Router:
         nat_ips = {n.private_ip for n in network.nat_gateways.values()}
         return GatewayFacts(
             tuple(c for v in network.vpcs.values() for c in v.cidrs if isinstance(c, IPv4Network)),
-            tuple((h.name, h.ip, h.public_ip) for h in hosts  # type: ignore[misc]
-                  if h.public_ip is not None and isinstance(h.ip, IPv4Address) and h.ip not in nat_ips)
+            tuple((h.name, private, public) for h in hosts for private, public in h.public_map.items()
+                  if private not in nat_ips)
             + tuple((n.id, n.private_ip, n.public_ip) for n in network.nat_gateways.values()
                     if n.public_ip is not None and n.connectivity == "public"),
             tuple(name for name in network.subnets if not network.routes_to_internet(name)),
-            tuple((h.name, h.ip) for h in hosts if h.public_ip is None and isinstance(h.ip, IPv4Address)),
+            tuple((h.name, a) for h in hosts for a in (h.ip, *h.secondary_ips)
+                  if isinstance(a, IPv4Address) and a not in h.public_map),
             tuple(name for name in network.subnets if not network.routes_to_internet(name, 6)))
 
     def in_vpc(self, address: int, v6: bool, vpc: str | None = None) -> bool:
@@ -183,7 +188,7 @@ class Router:
     def _resolve(self, src: int, dst: int, v6: bool) -> Route:
         sender = self.private.get(src)
         if sender is not None:
-            return self._from_vpc(sender, dst, v6)
+            return self._from_vpc(sender, dst, v6, src)
         outsider = self.internet.get(src)
         if outsider is not None:
             return self._from_internet(outsider, dst, v6)
@@ -191,7 +196,7 @@ class Router:
             return Route(delivered_to=self.private[dst].name, service=self.services[src].name)
         return Route(drop_code=codes.SOURCE_DEST_CHECK, facts={"address": _ip(src, v6)})
 
-    def _from_vpc(self, sender: Host, dst: int, v6: bool) -> Route:
+    def _from_vpc(self, sender: Host, dst: int, v6: bool, src: int = 0) -> Route:
         network = self.network
         src_subnet = network.subnets[sender.subnet or ""]
         if dst in self.services:
@@ -217,7 +222,7 @@ class Router:
             return Route(sender=sender.name, receiver=receiver.name, delivered_to=receiver.name,
                          nacl_out=src_subnet.name, nacl_in=receiver.subnet, table_route=chosen)
         if kind is TargetKind.INTERNET_GATEWAY:
-            return self._to_internet(sender, src_subnet.name, chosen, dst, v6)
+            return self._to_internet(sender, src_subnet.name, chosen, dst, v6, src)
         if kind is TargetKind.EGRESS_ONLY_GATEWAY and v6:  # §2: IPv6 out, stateful; aws-semantics.md §2.3 tracked
             outsider = self.internet.get(dst)
             return Route(sender=sender.name, delivered_to=outsider.name if outsider else None, nacl_out=src_subnet.name,
@@ -236,23 +241,24 @@ class Router:
                      facts={"subnet": src_subnet.name, "address": _ip(dst, v6), "target": chosen.target,
                             "kind": str(kind)})
 
-    def _to_internet(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool) -> Route:
-        """Out through the internet gateway: IPv4 needs a public IP to translate to (§2); an IGW route to another
-        host's public IP comes back in (hairpin)."""
+    def _to_internet(self, sender: Host, subnet: str, chosen: ModelRoute, dst: int, v6: bool, src: int) -> Route:
+        """Out through the internet gateway: IPv4 needs a public IP for the source address to translate to (§2: the
+        primary's, or a secondary address's Elastic IP); an IGW route to another host's public IP comes back in
+        (hairpin)."""
         new_src = None
         if not v6:
-            if sender.public_ip is None:
+            new_src = self.public_of.get(src or int(sender.ip))
+            if new_src is None:
                 return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, table_route=chosen,
                              facts={"host": sender.name})
-            new_src = int(sender.public_ip)
         target = self.public.get(dst) if not v6 else None
         if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
             if not self._internet_ok(target.subnet or "", v6):
                 return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION, table_route=chosen,
                              facts={"why": "target-subnet-private", "host": target.name, "subnet": target.subnet or ""})
             return Route(sender=sender.name, receiver=target.name, delivered_to=target.name,
-                         nacl_out=subnet, nacl_in=target.subnet, new_src=new_src, new_dst=int(target.ip), igw=True,
-                         table_route=chosen)
+                         nacl_out=subnet, nacl_in=target.subnet, new_src=new_src, new_dst=self.private_of[dst],
+                         igw=True, table_route=chosen)
         outsider = self.internet.get(dst)
         return Route(sender=sender.name, delivered_to=outsider.name if outsider else None,
                      nacl_out=subnet, new_src=new_src, igw=True, table_route=chosen)
@@ -375,7 +381,7 @@ class Router:
             return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION,
                          facts={"why": "target-subnet-private", "host": target.name, "subnet": subnet})
         return Route(receiver=target.name, delivered_to=target.name, nacl_in=subnet,
-                     new_dst=None if v6 else int(target.ip), igw=True)
+                     new_dst=None if v6 else self.private_of[dst], igw=True)
 
 
 def _address(value: int, v6: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

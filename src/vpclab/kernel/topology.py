@@ -158,8 +158,8 @@ def commands(network: Network, plan: Plan) -> Commands:
                      "link set to-host master br0", "link set to-vpc master br0", "link set to-host up",
                      "link set to-vpc up", "link set br0 up"]
         attach += [f"link set {uplink} master {plan.bridges[host.subnet or '']}", f"link set {uplink} up"]
-        if host.public_ip is not None:  # out through the IGW and back (hairpin); and proxy ARP on internet links
-            attach.append(f"route add {host.public_ip}/32 via {Plan.IGW_ADDRESS} dev {Plan.IGW_LINK}")
+        for public in host.public_map.values():  # out through the IGW and back (hairpin); proxy ARP on internet links
+            attach.append(f"route add {public}/32 via {Plan.IGW_ADDRESS} dev {Plan.IGW_LINK}")
     for nat_id, ns in plan.nats.items():
         nat = network.nat_gateways[nat_id]
         subnet = network.subnets[nat.subnet]

@@ -352,8 +352,24 @@ class Assembler(RoutingBuilder):
         if not ok:
             return None
         secondary = tuple(parse_ip(a) for a in spec.secondary_ips)
+        secondary_public = self._secondary_public(path, spec, addresses["ip"])
         ipv6 = addresses.get("ipv6") or (parse_ip(spec.ipv6_addresses[0]) if spec.ipv6_addresses else None)
         return Host(name, addresses["ip"], spec.subnet, tuple(spec.security_groups), addresses.get("public_ip"),
                     ipv6, conntrack, spec.icmp_echo_ignore, ports, spec.internet,  # type: ignore[arg-type]
                     origin=self.locate(path), instance=spec.instance, interface_type=spec.interface_type,
-                    source_dest_check=spec.source_dest_check, label=spec.name, secondary_ips=secondary)
+                    source_dest_check=spec.source_dest_check, label=spec.name, secondary_ips=secondary,
+                    secondary_public_ips=secondary_public)
+
+    def _secondary_public(self, path: Path, spec: HostSpec, primary: object) -> tuple:  # type: ignore[type-arg]
+        """The Elastic IPs of a host's secondary private addresses (the primary's is `public_ip`)."""
+        pairs = []
+        for private, public in sorted(spec.public_ips.items()):
+            try:
+                private_ip, public_ip = parse_ip(private), parse_ip(public)
+            except ModelError as error:
+                self.model_error(path + ("public_ips", private), error)
+                continue
+            if private_ip == primary or public_ip.version != 4 or private_ip.version != 4:
+                continue
+            pairs.append((private_ip, public_ip))
+        return tuple(pairs)

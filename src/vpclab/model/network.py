@@ -126,6 +126,15 @@ class Host:
     source_dest_check: bool = True
     label: str = ""
     secondary_ips: tuple[IPAddress, ...] = ()
+    secondary_public_ips: tuple[tuple[IPv4Address, IPv4Address], ...] = ()  # (secondary private, its Elastic IP)
+
+    @property
+    def public_map(self) -> dict[IPv4Address, IPv4Address]:
+        """Each private IPv4 address with a public one → that public address (the IGW's 1:1 mappings, §2)."""
+        pairs = dict(self.secondary_public_ips)
+        if self.public_ip is not None and isinstance(self.ip, IPv4Address):
+            pairs[self.ip] = self.public_ip
+        return pairs
 
     @property
     def private_addresses(self) -> tuple[IPAddress, ...]:
@@ -135,7 +144,8 @@ class Host:
     @property
     def addresses(self) -> tuple[IPAddress, ...]:
         """Every address this host answers to."""
-        return tuple(a for a in (self.ip, *self.secondary_ips, self.public_ip, self.ipv6) if a is not None)
+        return tuple(a for a in (self.ip, *self.secondary_ips, self.public_ip, *(p for _, p in self.secondary_public_ips),
+                                 self.ipv6) if a is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +326,7 @@ class Network:
             where = f"hosts.{name}"
             vpc = self.subnets[host.subnet].vpc if host.subnet in self.subnets else ""
             for address in host.addresses:
-                scope = "" if host.internet or address == host.public_ip else vpc
+                scope = "" if host.internet or address in host.public_map.values() else vpc
                 if (scope, address) in owners:
                     yield Problem(f"{where}", f"address {address} is already used by host {owners[(scope, address)]}")
                 owners[(scope, address)] = name
@@ -340,6 +350,11 @@ class Network:
                               "addresses and the last): expected another address")
         if host.public_ip is not None and vpc_space.holds(host.public_ip):
             yield Problem(f"{where}.public_ip", f"{host.public_ip} is inside the VPC CIDR: expected a public address")
+        for private, public in host.secondary_public_ips:
+            if private not in host.secondary_ips:
+                yield Problem(f"{where}.public_ips", f"{private} is not one of the host's secondary addresses")
+            if vpc_space.holds(public):
+                yield Problem(f"{where}.public_ips", f"{public} is inside the VPC CIDR: expected a public address")
         if host.ipv6 is not None:
             if subnet is None or subnet.ipv6_cidr is None:
                 yield Problem(f"{where}.ipv6", "the host's subnet has no IPv6 CIDR")
