@@ -266,30 +266,47 @@ def router_ruleset(engine: Engine, plan: Plan) -> Json:
                                                       {"mangle": {"key": _payload("ip", "saddr"),
                                                                   "value": str(public)}}], f"igw from {name}"))
     # route tables: private subnets have no route to the IGW; hosts without a public IP cannot use it
-    for name in facts.private_subnets:
-        if name not in plan.bridges:
-            continue
-        bridge = plan.bridges[name]
-        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
-                                                         {"drop": None}], f"subnet {name} is private"))
-        commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
-                                                         {"drop": None}], f"subnet {name} is private"))
+    commands += _private_subnets(family, table, plan, facts.private_subnets, "is private")
     for name, private in facts.untranslatable:
         if name in plan.enis:
             commands.append(_rule(family, table, "forward", [to_internet, _match(_payload("ip", "saddr"),
                                                                                  str(private)),
                                                              {"drop": None}], f"{name} has no public IP"))
-    # network ACLs: leaving a subnet, then entering one (never within a subnet: bridged, not routed)
-    for i, name in enumerate(subnets):
-        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
-                                                         {"jump": {"target": f"out_{i}"}}], f"subnet {name} egress"))
-    for i, name in enumerate(subnets):
-        commands.append(_rule(family, table, "forward", [_match(_meta("oifname"), plan.bridges[name]),
-                                                         {"jump": {"target": f"in_{i}"}}], f"subnet {name} ingress"))
-    for i, name in enumerate(subnets):
-        commands += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}")
-        commands += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}")
+    commands += _nacls(engine, plan, 4)
     return {"nftables": commands}
+
+
+def _private_subnets(family: str, table: str, plan: Plan, names: tuple[str, ...], why: str) -> list[Json]:
+    """Built subnets with no route of this family to an internet gateway: nothing from them reaches an internet
+    link, nothing from one reaches them (aws-routing-terraform.md §2)."""
+    internet = _match(_meta("iifname"), INTERNET_WILDCARD)
+    to_internet = _match(_meta("oifname"), INTERNET_WILDCARD)
+    rules = []
+    for name in (n for n in names if n in plan.bridges):
+        bridge = plan.bridges[name]
+        rules.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet, {"drop": None}],
+                           f"subnet {name} {why}"))
+        rules.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge), {"drop": None}],
+                           f"subnet {name} {why}"))
+    return rules
+
+
+def _nacls(engine: Engine, plan: Plan, version: int) -> list[Json]:
+    """The NACLs' entries of one family: leaving a subnet, then entering one (never within a subnet: bridged, not
+    routed), each direction a chain ending in its `*` drop."""
+    family, table = ("ip", ROUTER_TABLE) if version == 4 else ("ip6", ROUTER6_TABLE)
+    subnets = list(plan.bridges)
+    rules = []
+    for i, name in enumerate(subnets):
+        rules.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
+                                                      {"jump": {"target": f"out_{i}"}}], f"subnet {name} egress"))
+    for i, name in enumerate(subnets):
+        rules.append(_rule(family, table, "forward", [_match(_meta("oifname"), plan.bridges[name]),
+                                                      {"jump": {"target": f"in_{i}"}}], f"subnet {name} ingress"))
+    for i, name in enumerate(subnets):
+        rules += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}", version)
+        rules += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}", version)
+    return rules
 
 
 def route_drops(engine: Engine, plan: Plan, version: int = 4) -> list[tuple[str, str, str, str]]:
@@ -330,10 +347,7 @@ def router6_ruleset(engine: Engine, plan: Plan) -> Json:
     between built endpoints; the NACLs' IPv6 entries, leaving a subnet and entering one."""
     family, table = "ip6", ROUTER6_TABLE
     facts = engine.router.gateway_facts()
-    subnets = list(plan.bridges)
-    internet = _match(_meta("iifname"), INTERNET_WILDCARD)
-    to_internet = _match(_meta("oifname"), INTERNET_WILDCARD)
-    chains = ["forward"] + [f"{c}_{i}" for i in range(len(subnets)) for c in ("in", "out")]
+    chains = ["forward"] + [f"{c}_{i}" for i in range(len(plan.bridges)) for c in ("in", "out")]
     commands: list[Json] = [{"add": {"table": {"family": family, "name": table}}},
                             _chain(family, table, "forward", "forward", 0)]
     commands += [_chain(family, table, c) for c in chains[1:]]
@@ -342,22 +356,8 @@ def router6_ruleset(engine: Engine, plan: Plan) -> Json:
         commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), link),
                                                          _match(_payload("ip6", "saddr"), src),
                                                          _match(_payload("ip6", "daddr"), dst), {"drop": None}], label))
-    for name in facts.private_subnets_v6:
-        if name in plan.bridges:
-            bridge = plan.bridges[name]
-            commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), bridge), to_internet,
-                                                             {"drop": None}], f"subnet {name}: no ::/0 to an IGW"))
-            commands.append(_rule(family, table, "forward", [internet, _match(_meta("oifname"), bridge),
-                                                             {"drop": None}], f"subnet {name}: no ::/0 to an IGW"))
-    for i, name in enumerate(subnets):
-        commands.append(_rule(family, table, "forward", [_match(_meta("iifname"), plan.bridges[name]),
-                                                         {"jump": {"target": f"out_{i}"}}], f"subnet {name} egress"))
-    for i, name in enumerate(subnets):
-        commands.append(_rule(family, table, "forward", [_match(_meta("oifname"), plan.bridges[name]),
-                                                         {"jump": {"target": f"in_{i}"}}], f"subnet {name} ingress"))
-    for i, name in enumerate(subnets):
-        commands += _nacl_chain(engine.nacl_policy(name, Direction.EGRESS), f"out_{i}", 6)
-        commands += _nacl_chain(engine.nacl_policy(name, Direction.INGRESS), f"in_{i}", 6)
+    commands += _private_subnets(family, table, plan, facts.private_subnets_v6, "has no ::/0 to an IGW")
+    commands += _nacls(engine, plan, 6)
     return {"nftables": commands}
 
 
