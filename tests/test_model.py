@@ -80,6 +80,18 @@ def test_a_public_ip_inside_any_vpc_cidr_is_refused():
     assert [p.field for p in error.value.problems] == ["hosts.other-vpc.public_ip", "hosts.secondary.public_ip"]
 
 
+def test_an_internet_host_inside_a_vpc_cidr_is_refused_for_either_family():
+    """An internet host stands outside every VPC: neither its IPv4 nor its IPv6 address may lie in a VPC's CIDRs."""
+    vpc = Vpc(ip_network("10.0.0.0/16"), ip_network("2001:db8::/56"), id="vpc-a")
+    outside = [Host("v4", ip_address("10.0.9.9"), internet=True),
+               Host("v6", ip_address("203.0.113.9"), ipv6=ip_address("2001:db8:0:9::9"), internet=True),
+               Host("fine", ip_address("203.0.113.10"), ipv6=ip_address("2001:db8:ffff::10"), internet=True)]
+    with pytest.raises(ModelError) as error:
+        Network.build(vpc, [], outside)
+    assert [p.field for p in error.value.problems] == ["hosts.v4.ip", "hosts.v6.ipv6"]
+    assert "2001:db8::/56" in str(error.value.problems[1])
+
+
 def test_models_are_immutable_and_hashable_and_changes_make_new_versions():
     """DESIGN.md: models are immutable and hashable; changes produce new versions."""
     net = build(groups={"sg-a": {}}, hosts={"h": {"subnet": "a", "ip": "198.18.1.10", "security_groups": ["sg-a"]}})

@@ -331,9 +331,11 @@ class Network:
                     yield Problem(f"{where}", f"address {address} is already used by host {owners[(scope, address)]}")
                 owners[(scope, address)] = name
             if host.internet:
-                inside = next((v for v in self.vpcs.values() if v.holds(host.ip)), None)
-                if inside is not None:
-                    yield Problem(f"{where}.ip", f"internet host {host.ip} is inside the VPC CIDR {inside.cidr}")
+                for key, address in (("ip", host.ip), ("ipv6", host.ipv6)):
+                    inside = next((v for v in self.vpcs.values() if address is not None and v.holds(address)), None)
+                    if inside is not None:
+                        block = next(c for c in inside.cidrs if c.version == address.version and address in c)
+                        yield Problem(f"{where}.{key}", f"internet host {address} is inside the VPC CIDR {block}")
                 continue
             yield from self._vpc_host_problems(where, host, space)
 
