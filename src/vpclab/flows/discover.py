@@ -25,10 +25,11 @@ class Problem:
     line: int
     message: str
     fatal_for_file: bool = False  # the file could not be read at all
+    detail: str = ""  # what the engine said (differs between engines; not part of the comparison)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}" + (f": {self.detail}" if self.detail else "")
 
 
 @dataclass

@@ -76,7 +76,7 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
         runner.materialize("local_addresses", sql.local_addresses())
         runner.view("known_addresses", sql.known_addresses(known_addresses or []))
         runner.materialize("flow_rows", sql.ROWS)
-        answers = {name: runner.rows(text) for name, text in sql.SUMMARY_QUERIES.items()}
+        answers = sql.split_summary(runner.rows(sql.SUMMARY))
         examples = _examples(runner, registered, answers["malformed"])
         summary = build_summary(runner, sources, answers, examples)
     except BaseException:
@@ -154,20 +154,29 @@ def _scan(engine: Engine, registered: list[_Registered], sources: Sources) -> li
 
 
 def _drop_unreadable(engine: Engine, registered: list[_Registered], sources: Sources) -> list[_Registered]:
+    """Find the files the engine cannot read by halving each failing set (few probes for few bad files)."""
     kept: list[_Registered] = []
     for item in registered:
-        good: list[str] = []
-        for file in item.files:
-            try:
-                _define(engine, item, "probe", [file], False)
-                engine.rows(f"SELECT COUNT(*) FROM ({sql.normalise(sql.SourceView('probe', item.source.fields, 2, item.source.checks_count))}) p")
-                good.append(file)
-            except EngineError as error:
-                sources.problems.append(Problem(file, 0, f"cannot be read: {error}", True))
+        good = _readable(engine, item, item.files, sources)
         if good:
             item.files = good
             kept.append(item)
     return kept
+
+
+def _readable(engine: Engine, item: _Registered, files: list[str], sources: Sources) -> list[str]:
+    probe = sql.SourceView("probe", item.source.fields, item.source.version, item.source.checks_count)
+    try:
+        _define(engine, item, "probe", files, False)
+        engine.rows(f"SELECT COUNT(*) FROM ({sql.normalise(probe)}) p")
+        return files
+    except EngineError as error:
+        if len(files) == 1:
+            sources.problems.append(Problem(files[0], 0, "cannot be read (expected a complete gzip, text, JSON or "
+                                            "Parquet file)", True, str(error)))
+            return []
+    half = len(files) // 2
+    return _readable(engine, item, files[:half], sources) + _readable(engine, item, files[half:], sources)
 
 
 def _examples(engine: Engine, registered: list[_Registered], malformed: list[tuple[Any, ...]]) -> list[Problem]:

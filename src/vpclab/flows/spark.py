@@ -10,7 +10,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from vpclab.flows.discover import TextGroup
-from vpclab.flows.engines import EngineError, _first_line
+from vpclab.flows.engines import EngineError, _first_line as _first
+
+
+def _first_line(text: str) -> str:
+    """The deepest Java cause (`Caused by: …`) when there is one: py4j's first line names only the call."""
+    causes = [line.strip()[len("Caused by: "):] for line in text.splitlines() if line.strip().startswith("Caused by: ")]
+    return causes[-1] if causes else _first(text)
 
 
 def session(master: str | None = None) -> Any:
@@ -27,7 +33,7 @@ def session(master: str | None = None) -> Any:
              .config("spark.sql.shuffle.partitions", os.environ.get("VPCLAB_SPARK_PARTITIONS", "8"))
              .config("spark.sql.session.timeZone", "UTC")
              .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel("OFF")  # failures reach the report as located problems
     return spark
 
 
@@ -39,7 +45,7 @@ class SparkEngine:
     def __init__(self, spark: Any = None) -> None:
         self._own = spark is None
         self.spark = spark if spark is not None else session()
-        self._cached: list[str] = []
+        self._cached: list[Any] = []
 
     def _functions(self) -> Any:
         from pyspark.sql import functions
@@ -119,11 +125,14 @@ class SparkEngine:
         self._run(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
 
     def materialize(self, name: str, sql: str) -> None:
-        """CACHE TABLE … AS: eager, so a file that cannot be read fails here, like DuckDB's CREATE TABLE AS."""
-        self._run(f"UNCACHE TABLE IF EXISTS {name}")
-        self._run(f"DROP VIEW IF EXISTS {name}")
-        self._run(f"CACHE TABLE {name} AS {sql}")
-        self._cached.append(name)
+        """An eager local checkpoint: computed now (a file that cannot be read fails here, like DuckDB's CREATE TABLE
+        AS) and cut from its lineage, so later queries do not re-analyse the whole reading plan."""
+        try:
+            frame = self.spark.sql(sql).localCheckpoint(eager=True)
+        except Exception as error:  # noqa: BLE001
+            raise EngineError(_first_line(str(error))) from None
+        frame.createOrReplaceTempView(name)
+        self._cached.append(frame)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         try:
@@ -144,9 +153,9 @@ class SparkEngine:
         return unquote(engine_path[5:]) if engine_path.startswith("file:") else engine_path
 
     def close(self) -> None:
-        for name in self._cached:
+        for frame in self._cached:
             try:
-                self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+                frame.unpersist()
             except Exception:  # noqa: BLE001 - closing must not fail
                 pass
         if self._own:

@@ -37,7 +37,7 @@ class InferenceOptions:
 
 def _int_ok(col: str, sql_type: str) -> str:
     """A canonical decimal integer: TRY_CAST round-trips (DuckDB rounds '1.5', Spark refuses it; both fail here)."""
-    return f"(CAST(TRY_CAST({col} AS {sql_type}) AS STRING) = {col})"
+    return f"COALESCE(CAST(TRY_CAST({col} AS {sql_type}) AS STRING) = {col}, FALSE)"
 
 
 def _value(field: Field, col: str) -> str:
@@ -306,26 +306,53 @@ def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-SUMMARY_QUERIES: dict[str, str] = {
-    "kinds": "SELECT kind, SUM(records) FROM directed GROUP BY kind",
-    "malformed": "SELECT file, bad_field, SUM(records) FROM directed WHERE kind = 'malformed' GROUP BY file, bad_field",
-    "actions": "SELECT version, action, SUM(records) FROM directed WHERE kind IN ('record', 'no-address') "
-               "GROUP BY version, action",
-    "versions": "SELECT version, SUM(records) FROM directed WHERE kind <> 'malformed' GROUP BY version",
-    "enis": "SELECT eni, SUM(records), SUM(CASE WHEN kind = 'nodata' THEN records ELSE 0 END), "
-            "SUM(CASE WHEN kind = 'skipdata' THEN records ELSE 0 END) FROM directed WHERE kind <> 'malformed' "
-            "GROUP BY eni",
-    "time": "SELECT MIN(first_start), MAX(last_end) FROM directed WHERE kind <> 'malformed'",
-    "dashes": "SELECT dash_mask, SUM(records) FROM directed WHERE kind <> 'malformed' AND dash_mask <> 0 "
-              "GROUP BY dash_mask",
-    "traffic": "SELECT SUM(packets), SUM(bytes) FROM directed WHERE kind = 'record'",
-    "initiators": "SELECT initiator, initiator_evidence, COUNT(*), SUM(records), SUM(connections) FROM flow_rows "
-                  "GROUP BY initiator, initiator_evidence",
-    "directions": "SELECT direction, direction_evidence, SUM(records) FROM flow_rows "
-                  "GROUP BY direction, direction_evidence",
-    "rows": "SELECT COUNT(*) FROM flow_rows",
+_S_NULL, _N_NULL = "CAST(NULL AS STRING)", "CAST(NULL AS BIGINT)"
+
+
+def _q(name: str, k1: str, k2: str, n1: str, n2: str, n3: str, rest: str) -> str:
+    return (f"SELECT '{name}' AS q, CAST({k1} AS STRING) AS k1, CAST({k2} AS STRING) AS k2, CAST({n1} AS BIGINT) AS n1, "
+            f"CAST({n2} AS BIGINT) AS n2, CAST({n3} AS BIGINT) AS n3 {rest}")
+
+
+SUMMARY_PARTS: dict[str, tuple[int, str]] = {
+    "kinds": (2, _q("kinds", "kind", _S_NULL, "SUM(records)", _N_NULL, _N_NULL, "FROM directed GROUP BY kind")),
+    "malformed": (3, _q("malformed", "file", "bad_field", "SUM(records)", _N_NULL, _N_NULL,
+                        "FROM directed WHERE kind = 'malformed' GROUP BY file, bad_field")),
+    "actions": (3, _q("actions", "version", "action", "SUM(records)", _N_NULL, _N_NULL,
+                      "FROM directed WHERE kind IN ('record', 'no-address') GROUP BY version, action")),
+    "versions": (2, _q("versions", "version", _S_NULL, "SUM(records)", _N_NULL, _N_NULL,
+                       "FROM directed WHERE kind <> 'malformed' GROUP BY version")),
+    "enis": (4, _q("enis", "eni", _S_NULL, "SUM(records)", "SUM(CASE WHEN kind = 'nodata' THEN records ELSE 0 END)",
+                   "SUM(CASE WHEN kind = 'skipdata' THEN records ELSE 0 END)",
+                   "FROM directed WHERE kind <> 'malformed' GROUP BY eni")),
+    "time": (2, _q("time", _S_NULL, _S_NULL, "MIN(first_start)", "MAX(last_end)", _N_NULL,
+                   "FROM directed WHERE kind <> 'malformed'")),
+    "dashes": (2, _q("dashes", "dash_mask", _S_NULL, "SUM(records)", _N_NULL, _N_NULL,
+                     "FROM directed WHERE kind <> 'malformed' AND dash_mask <> 0 GROUP BY dash_mask")),
+    "traffic": (2, _q("traffic", _S_NULL, _S_NULL, "SUM(packets)", "SUM(bytes)", _N_NULL,
+                      "FROM directed WHERE kind = 'record'")),
+    "initiators": (5, _q("initiators", "initiator", "initiator_evidence", "COUNT(*)", "SUM(records)",
+                         "SUM(connections)", "FROM flow_rows GROUP BY initiator, initiator_evidence")),
+    "directions": (3, _q("directions", "direction", "direction_evidence", "SUM(records)", _N_NULL, _N_NULL,
+                         "FROM flow_rows GROUP BY direction, direction_evidence")),
+    "rows": (1, _q("rows", _S_NULL, _S_NULL, "COUNT(*)", _N_NULL, _N_NULL, "FROM flow_rows")),
 }
-"""The summary's questions, each over the small materialised tables (never the files again)."""
+"""The summary's questions over the small materialised tables (never the files again): name -> (width, SELECT)."""
+
+SUMMARY = "\nUNION ALL\n".join(text for _width, text in SUMMARY_PARTS.values())
+"""All the questions in one query (one Spark job instead of eleven); rows are (q, k1, k2, n1, n2, n3)."""
+
+
+def split_summary(rows: list[tuple]) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
+    """The one query's rows back as each question's tuples (keys first, then counts, `width` values)."""
+    out: dict[str, list[tuple]] = {name: [] for name in SUMMARY_PARTS}  # type: ignore[type-arg]
+    keys = {"kinds": 1, "malformed": 2, "actions": 2, "versions": 1, "enis": 1, "time": 0, "dashes": 1,
+            "traffic": 0, "initiators": 2, "directions": 2, "rows": 0}
+    for q, k1, k2, n1, n2, n3 in rows:
+        width = SUMMARY_PARTS[q][0]
+        values = ((k1, k2)[: keys[q]] + (n1, n2, n3))[:width]
+        out[q].append(values)
+    return out
 
 
 def located(source: SourceView, numbered_view: str, limit: int) -> str:

@@ -76,8 +76,8 @@ class FlowSummary:
             "initiators": [{"initiator": i, "evidence": e, "rows": r, "records": n, "connections": c}
                            for i, e, r, n, c in self.initiators],
             "directions": [{"direction": d, "evidence": e, "records": n} for d, e, n in self.directions],
-            "problems": [{"file": p.file, "line": p.line, "problem": p.message, "file_unreadable": p.fatal_for_file}
-                         for p in self.problems],
+            "problems": [{"file": p.file, "line": p.line, "problem": p.message, "file_unreadable": p.fatal_for_file,
+                          "detail": p.detail} for p in self.problems],
         }
 
 
