@@ -54,6 +54,45 @@ class Context:
         return [u for u in self.unions if group in u]
 
     @cached_property
+    def linked_vpcs(self) -> set[tuple[str, str]]:
+        """Pairs of VPCs an active peering joins (both orders)."""
+        pairs = set()
+        for peering in self.network.peerings.values():
+            if peering.state == "active":
+                pairs |= {(peering.requester, peering.accepter), (peering.accepter, peering.requester)}
+        return pairs
+
+    def may_route(self, a: Host, b: Host) -> bool:
+        """A cheap necessary condition for a route between two ENIs: one VPC, a peering, or a transit gateway in
+        the snapshot (the engine's router decides; this only skips pairs it would refuse)."""
+        if a.subnet is None or b.subnet is None:
+            return False
+        va, vb = self.network.subnets[a.subnet].vpc, self.network.subnets[b.subnet].vpc
+        return va == vb or (va, vb) in self.linked_vpcs or bool(self.network.transit_gateways)
+
+    @cached_property
+    def subnet_spans(self) -> tuple[list[int], list[tuple[int, int, str]]]:
+        """IPv4 subnets sorted by first address (starts, and (first, last, name)), to find those a block overlaps."""
+        spans = sorted((int(s.cidr.network_address), int(s.cidr.broadcast_address), name)
+                       for name, s in self.network.subnets.items())
+        self._widest = max((hi - lo for lo, hi, _ in spans), default=0)
+        return [lo for lo, _, _ in spans], spans
+
+    def subnets_overlapping(self, first: int, last: int) -> list[str]:
+        """The subnets with an address in [first, last]."""
+        from bisect import bisect_right
+
+        starts, spans = self.subnet_spans
+        i = bisect_right(starts, first - self._widest - 1)
+        found = []
+        while i < len(spans) and spans[i][0] <= last:
+            lo, hi, name = spans[i]
+            if hi >= first:
+                found.append(name)
+            i += 1
+        return found
+
+    @cached_property
     def subnet_hosts(self) -> dict[str, list[Host]]:
         found: dict[str, list[Host]] = defaultdict(list)
         for host in self.hosts:
@@ -61,7 +100,7 @@ class Context:
                 found[host.subnet].append(host)
         return dict(found)
 
-    @property
+    @cached_property
     def internet_host(self) -> Host:
         """The internet stand-in as a host (its ephemeral range is the client's in questions from `internet`)."""
         return next(h for h in self.network.hosts.values() if h.internet and h.ip == self.standin)

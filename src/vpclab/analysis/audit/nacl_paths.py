@@ -3,7 +3,8 @@ MTU Discovery broken (ICMP type 3 code 4 refused). No scanner has these: both ne
 
 Return traffic is decided by reach (the engine's `decide` on the request and on the reply to every segment of the
 client's ephemeral range), for each client the security groups admit: the internet for an ENI with a public IP, and
-the ENIs of other subnets a rule's peer covers — one question per (client subnet, service subnet, protocol, port).
+the ENIs of other subnets a rule's peer covers — one question per (client NACL, service NACL, protocol, port), first
+filtered on the compiled NACLs, then asked of reach.
 """
 
 from __future__ import annotations
@@ -21,39 +22,59 @@ from vpclab.model.network import Host
 from vpclab.model.protocols import ALL, ICMP, TCP, UDP, protocol_name
 from vpclab.model.rules import Direction
 
-#: at most this many (client subnet, service subnet, protocol, port) questions per run (a bound for huge snapshots)
-MAX_QUESTIONS = 20000
-
-
 def run_returns(check: Check, ctx: Context) -> Iterator[Finding]:
     asked: set[tuple[object, ...]] = set()
+    seen_rules: set[tuple[object, ...]] = set()
     reported: set[tuple[object, ...]] = set()
     by_address = {h.ip: h for h in ctx.hosts}
-    clients_of: dict[object, list[Host]] = {}
+    clients_of: dict[object, list[tuple[Host, str]]] = {}
     for hosts in ctx.unions.values():
         for server in _one_per_subnet(hosts):
+            server_nacl = _nacl_of(ctx, server)
             policy = ctx.engine.sg_policy(server.name, INGRESS)
             for ref, blocks in zip(policy.rules, policy.peers):
                 rule = ref.rule
                 if rule.protocol not in (TCP, UDP):  # type: ignore[union-attr]
                     continue
                 proto, port = rule.protocol, rule.ports.first  # type: ignore[union-attr]
-                key_blocks = (blocks, server.subnet, server.public_ip is not None)
+                rule_key = (server_nacl, server.public_ip is not None, rule.peer, proto, port)  # type: ignore[union-attr]
+                if rule_key in seen_rules:
+                    continue
+                seen_rules.add(rule_key)
+                key_blocks = (rule.peer, server.subnet, server.public_ip is not None)  # type: ignore[union-attr]
                 if key_blocks not in clients_of:
-                    clients_of[key_blocks] = _clients(ctx, server, blocks, by_address)
-                for client in clients_of[key_blocks]:
-                    key = (client.subnet if not client.internet else "internet", server.subnet, proto, port)
-                    if key in asked or len(asked) >= MAX_QUESTIONS:
+                    clients_of[key_blocks] = [(c, _nacl_of(ctx, c)) for c in _clients(ctx, server, blocks, by_address)]
+                for client, client_nacl in clients_of[key_blocks]:
+                    if not client.internet and not ctx.may_route(client, server):
+                        continue  # VPCs with no peering or transit gateway between them
+                    key = (client_nacl, server_nacl, proto, port)
+                    if key in asked:
                         continue
                     asked.add(key)
                     if not _nacls_drop_replies(ctx, client, server, proto, port):
                         continue  # the NACLs pass the request and every reply: nothing for reach to find here
+                    if not client.internet and not _direct(ctx, client, server):
+                        continue  # no direct route (another VPC without peering, through a NAT gateway)
                     answer = (ctx.from_internet(server, proto, port) if client.internet
                               else ctx.reach(client, server, proto, port))
                     finding = _return_finding(check, answer, server, client)
                     if finding is not None and (finding.resource, finding.evidence["reply_entry"], key) not in reported:
                         reported.add((finding.resource, finding.evidence["reply_entry"], key))
                         yield finding
+
+
+def _nacl_of(ctx: Context, host: Host) -> str:
+    """The NACL a host's subnet applies (`internet` for the stand-in): one question per pair of NACLs, protocol and
+    port, asked for the first pair of ENIs met (docs/assumptions.md A4)."""
+    if host.internet or host.subnet is None:
+        return "internet"
+    return ctx.network.subnets[host.subnet].nacl
+
+
+def _direct(ctx: Context, client: Host, server: Host) -> bool:
+    """True when the engine's router delivers from the client to the server without a NAT gateway."""
+    route = ctx.engine.router.route(int(client.ip), int(server.ip), client.ip.version == 6)
+    return route.drop_code is None and route.nat is None and route.receiver == server.name
 
 
 def _allowed(policy: NaclPolicy, proto: int, peer: int, port: int) -> bool:
@@ -106,8 +127,8 @@ def _clients(ctx: Context, server: Host, blocks: tuple, by_address: dict) -> lis
             continue
         if server.public_ip is not None and ctx.standin in block:
             found.setdefault("internet", standin)
-        for name, subnet in ctx.network.subnets.items():
-            if name == server.subnet or name in found or not subnet.cidr.overlaps(block):
+        for name in ctx.subnets_overlapping(int(block.network_address), int(block.broadcast_address)):
+            if name == server.subnet or name in found:
                 continue
             host = next((h for h in ctx.subnet_hosts.get(name, []) if h.ip in block), None)
             if host is not None:
