@@ -108,7 +108,7 @@ def test_matrix_json_and_csv() -> None:
     assert lines[0] == "from,to,reachable,blockers" and len(lines) == 13
     row = next(line for line in lines if line.startswith("eni-0e4ce6a7777b9bff8,eni-0cbd69297d26de519,"))
     assert row == ("eni-0e4ce6a7777b9bff8,eni-0cbd69297d26de519,false,"
-                   "ENI_SG_RULES_MISMATCH:forward:sg:sg-0253af84ae6485905")
+                   "ENI_SG_RULES_MISMATCH:forward:sg:sg-0253af84ae6485905:ingress")
 
 
 def test_matrix_text_and_expect() -> None:

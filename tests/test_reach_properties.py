@@ -159,8 +159,8 @@ def test_reach_icmp_echo_is_reachable_exactly_when_the_ping_is_answered(network:
     event(f"reachable={answer.reachable}")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(network=lab_networks(), port=st.sampled_from([22, 80]), proto=st.sampled_from([TCP, ICMP]))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network=lab_networks(), port=st.sampled_from([22, 80, 443]), proto=st.sampled_from([TCP, TCP, ICMP]))
 def test_matrix_equals_pairwise_reach(network: Network, port: int, proto: int) -> None:
     """Equivalence classes are sound: each class pair's answer is every member pair's answer."""
     p = port if proto == TCP else None

@@ -147,8 +147,9 @@ def test_a_nat_gateway_carries_tcp_udp_and_icmp_only() -> None:
 def test_the_return_path_decides_at_the_nat_gateways_subnet() -> None:
     """The NAT subnet's NACL hardened with `150 deny tcp 1024-65535 from 0.0.0.0/0` inbound: the request to :443
     still passes (443 is below 1024, rule 200 allows it), but the server's reply to the gateway's port (32768) is
-    denied at entry 150 — only the return path blocks, at the NAT. Fix: an allow numbered 149 for the initiator's
-    ephemeral range from the world? No: from the one peer, 203.0.113.1/32 is the stand-in, so 0.0.0.0/0."""
+    denied at entry 150 — only the return path blocks, at the NAT. Fix: allow entry 149 (just before the deny) for
+    the initiator's ephemeral range (32768-60999), from 0.0.0.0/0 since the question was about any outside address.
+    (The gateway keeps the flow's source port when it is free, aws-routing-terraform.md §3.)"""
     network = network_of("test-nat-gateway")
     network = network.add_nacl_entry("acl-0792adae678b88f85", INGRESS,
                                      NaclEntry.make(150, "deny", "tcp", "0.0.0.0/0", "1024-65535"))
@@ -314,6 +315,16 @@ def test_reach_agrees_with_the_simulator_on_every_pair(folder) -> None:
             assert answer.reachable == (exchange.outcome == "established"), (src, dst, port, answer.codes)
             checked += 1
     assert checked >= len(enis)
+
+
+@pytest.mark.parametrize("folder", listing("aws-snapshots", dirs=True), ids=lambda p: p.name)
+def test_matrix_equals_pairwise_reach_on_every_snapshot(folder) -> None:
+    from vpclab.analysis.matrix import matrix, pairwise
+
+    network = load_snapshot(folder).network
+    for proto, port in ((TCP, 22), (TCP, 3306), (ICMP, None)):
+        m = matrix(network, proto, port)
+        assert {(a, b): cell for a, b, cell in m.pairs()} == pairwise(network, proto, port)
 
 
 def test_an_instance_with_several_enis_answers_per_eni() -> None:

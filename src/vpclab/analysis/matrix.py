@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vpclab.analysis.endpoints import Endpoint
-from vpclab.analysis.reach import ReachAnswer, Reacher
+from vpclab.analysis.reach import ECHO_ID, ReachAnswer, Reacher, blocker_key, gate, reply_to, sg_allows
+from vpclab.engine.packet import SYN, Packet
 from vpclab.model.network import Host, Network
+from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP
 from vpclab.model.rules import CidrPeer, Direction
 
 Signature = tuple[object, ...]
@@ -122,29 +124,168 @@ def classes(network: Network, enis: list[str] | None = None) -> tuple[EniClass, 
 
 
 def cell_of(answer: ReachAnswer) -> Cell:
-    return Cell(answer.reachable, tuple((b.code, b.hop.path, b.hop.step.component, b.hop.step.id)
-                                        for b in answer.blockers))
+    return Cell(answer.reachable, tuple((b.code, b.hop.path, b.hop.step.component, b.hop.step.id,
+                                         b.hop.step.direction or "") for b in answer.blockers))
+
+
+@dataclass(slots=True)
+class _Shape:
+    """A representative answer's path: the gates to decide again for every class pair of the same shape (kind,
+    where, direction), the route steps that decide alike for all of them, and the reply's source ports to check.
+    `cell` is set when no gate is on the path (the route decides alone): the same answer for every pair."""
+
+    forward: tuple[tuple[str, str, Direction | None, tuple[object, ...]], ...]
+    ret: tuple[tuple[str, str, Direction | None, tuple[object, ...]], ...]
+    sports: list[int]
+    cell: Cell | None = None
+
+
+def _shape(answer: ReachAnswer, src: str, sports: list[int]) -> _Shape:
+    def items(hops, path):  # type: ignore[no-untyped-def]
+        out = []
+        for h in hops:
+            step = h.step
+            if step.component == "sg" and path == "forward":
+                out.append(("sg", "src" if step.host == src else "dst", Direction(step.direction), ()))
+            elif step.component == "nacl" and step.decision != "info":
+                out.append(("nacl", step.facts["subnet"], Direction(step.direction), ()))
+            elif step.decision == "deny" and step.component not in ("sg", "conntrack"):
+                out.append(("fixed", step.component, None,
+                            (blocker_key(path, step), (step.code, path, step.component, step.id, ""))))
+        return tuple(out)
+    shape = _Shape(items(answer.forward, "forward"), items(answer.ret, "return"), sports)
+    if all(kind == "fixed" for kind, *_ in shape.forward + shape.ret):
+        shape.cell = cell_of(answer)
+    return shape
 
 
 def matrix(network: Network, proto: int, port: int | None, enis: list[str] | None = None,
            reacher: Reacher | None = None) -> Matrix:
-    """Every ordered pair of the network's ENIs (or of `enis`) on `proto`/`port`, one question per class pair."""
+    """Every ordered pair of the network's ENIs (or of `enis`) on `proto`/`port`, one answer per class pair.
+
+    One full reach answers a representative pair per path shape (the two subnets, their splitting CIDRs, public
+    IPs, whether the ENIs have groups, the initiator's ephemeral range); every other class pair of that shape has
+    the same route steps and is decided gate by gate with the engine's own gate calls, cached per (gate, peer
+    class, port). A group gate that admits the `internet` stand-in — an address only 0.0.0.0/0 holds — admits
+    every peer, so it is decided once per group set."""
     reacher = reacher or Reacher(network)
+    engine = reacher.engine
     found = classes(network, enis)
+    cuts = splitters(network)
+    hosts = network.hosts
+    rep = [hosts[c.members[0]] for c in found]
+    kinds: dict[tuple[object, ...], int] = {}
+    shape_key = [kinds.setdefault((c.subnet, signature(h, cuts.get(c.subnet, []))[5], h.public_ip is not None,
+                                   bool(h.security_groups), h.ephemeral_ports), len(kinds))
+                 for c, h in zip(found, rep)]
+    labels: dict[tuple[object, ...], str] = {}
+    shapes: dict[tuple[object, ...], _Shape] = {}
+    gates: dict[tuple[object, ...], tuple[bool, int | None, str]] = {}
+    world: dict[tuple[object, ...], bool] = {}
+    sg_cache: dict[tuple[object, ...], bool] = {}
+    stand_in = int(reacher.internet(False))
     cells: dict[tuple[int, int], Cell] = {}
     asked = 0
+    tcp_udp = proto in (TCP, UDP)
+    egress = Direction.EGRESS
     for ci in found:
+        i = ci.index
+        key_i = shape_key[i]
         for cj in found:
-            if ci is cj:
+            j = cj.index
+            same = ci is cj
+            if same:
                 if len(ci.members) < 2:
                     continue
-                src, dst = ci.members[0], ci.members[1]
+                a, b = hosts[ci.members[0]], hosts[ci.members[1]]
             else:
-                src, dst = ci.members[0], cj.members[0]
-            answer = reacher.ask(reacher.question(Endpoint(src, src), Endpoint(dst, dst), proto, port))
-            asked += 1
-            cells[(ci.index, cj.index)] = cell_of(answer)
+                a, b = rep[i], rep[j]
+            key = (key_i, shape_key[j], same)
+            shape = shapes.get(key)
+            if shape is None:
+                q = reacher.question(Endpoint(a.name, a.name), Endpoint(b.name, b.name), proto, port)
+                answer = reacher.ask(q, fixes=False)
+                asked += 1
+                sports = (reacher.segment_starts(proto, a.ephemeral_ports, reacher.path_subnets(q)) if tcp_udp
+                          else [0])
+                shapes[key] = _shape(answer, a.name, sports)
+                cells[(i, j)] = cell_of(answer)
+                continue
+            if shape.cell is not None:
+                cells[(i, j)] = shape.cell
+                continue
+            v6 = a.ip.version == 6
+            src, dst = int(a.ip), int(b.ip)
+            merged: dict[tuple[object, ...], tuple[str, str, str, str, str]] | None = None
+            for n, sport in enumerate(shape.sports):
+                p = r = None
+                for path, items in (("forward", shape.forward), ("return", shape.ret)):
+                    if n and path == "forward":
+                        continue  # the forward gates do not look at the source port
+                    forward = path == "forward"
+                    for kind, where, direction, extra in items:
+                        if kind == "fixed":
+                            if merged is None:
+                                merged = {}
+                            merged.setdefault(extra[0], extra[1])  # type: ignore[arg-type]
+                            continue
+                        if kind == "sg":
+                            host, peer = (a, j) if where == "src" else (b, i)
+                            groups = host.security_groups
+                            opened = world.get((groups, direction))
+                            if opened is None:
+                                p = p or _packet(proto, src, dst, sport, port, v6)
+                                probe = p._replace(dst=stand_in) if direction is egress else p._replace(src=stand_in)
+                                opened = world[(groups, direction)] = not v6 and sg_allows(engine, host.name,
+                                                                                            direction, probe)
+                            if opened:
+                                continue
+                            gkey: tuple[object, ...] = (groups, direction, peer)
+                            decided = sg_cache.get(gkey)
+                            if decided is None:
+                                p = p or _packet(proto, src, dst, sport, port, v6)
+                                decided = sg_cache[gkey] = sg_allows(engine, host.name, direction, p)
+                            if not decided:
+                                if merged is None:
+                                    merged = {}
+                                label = labels.get((groups, direction))
+                                if label is None:
+                                    label = labels[(groups, direction)] = engine.sg_policy(host.name, direction).label
+                                merged.setdefault(("sg", label, where, direction),
+                                                  ("ENI_SG_RULES_MISMATCH", path, "sg", label, direction.value))
+                            continue
+                        peer = j if (direction is egress) == forward else i
+                        dport = port if forward else sport
+                        gkey = (where, direction, peer, dport, forward)
+                        found_gate = gates.get(gkey)
+                        if found_gate is None:
+                            p = p or _packet(proto, src, dst, sport, port, v6)
+                            if not forward and r is None:
+                                r = reply_to(p)
+                            g = gate(engine, "nacl", where, direction, p if forward else r)
+                            found_gate = gates[gkey] = (g.allowed, g.rule.number if g.rule is not None else None, g.id)
+                        if not found_gate[0]:
+                            if merged is None:
+                                merged = {}
+                            merged.setdefault((path, "nacl", found_gate[2], direction, found_gate[1]),
+                                              ("SUBNET_ACL_RESTRICTION", path, "nacl", found_gate[2], direction.value))
+            blockers = tuple(merged.values()) if merged else ()
+            cells[(i, j)] = Cell(not blockers, blockers) if blockers else REACHABLE
     return Matrix(proto, port, found, cells, asked, {m: c.index for c in found for m in c.members})
+
+
+REACHABLE = Cell(True, ())
+
+
+def _packet(proto: int, src: int, dst: int, sport: int, port: int | None, v6: bool) -> Packet:
+    """The first packet of the flow between two ENIs, as `reach.first_packet` builds it."""
+    if proto == TCP:
+        return Packet(src, dst, TCP, sport, port or 0, SYN, v6=v6)
+    if proto == UDP:
+        return Packet(src, dst, UDP, sport, port or 0, v6=v6)
+    if proto in (ICMP, ICMPV6):
+        return Packet(src, dst, ICMPV6 if v6 else ICMP, icmp_type=128 if v6 else 8, ident=ECHO_ID, seq=1, v6=v6)
+    return Packet(src, dst, proto, v6=v6)
 
 
 def pairwise(network: Network, proto: int, port: int | None, enis: list[str] | None = None,
@@ -156,5 +297,6 @@ def pairwise(network: Network, proto: int, port: int | None, enis: list[str] | N
     for a in names:
         for b in names:
             if a != b:
-                out[(a, b)] = cell_of(reacher.ask(reacher.question(Endpoint(a, a), Endpoint(b, b), proto, port)))
+                question = reacher.question(Endpoint(a, a), Endpoint(b, b), proto, port)
+                out[(a, b)] = cell_of(reacher.ask(question, fixes=False))
     return out

@@ -162,6 +162,7 @@ class Reacher:
         self.engine = engine if engine is not None and self.network is network else Engine(self.network)
         self._outside = {h.ip: h for h in self.network.hosts.values() if h.internet}
         self._stand_in: dict[bool, IPAddress] = {}
+        self._segments: dict[tuple[object, ...], list[int]] = {}
 
     def internet(self, v6: bool = False) -> IPAddress:
         """The address `internet` stands for in this network (endpoints.internet_address, computed once)."""
@@ -208,13 +209,14 @@ class Reacher:
         """The answer for one pair; `sport` checks one source port instead of the initiator's whole range."""
         return self.ask(self.question(src, dst, proto, port), sport)
 
-    def ask(self, q: Question, sport: int | None = None) -> ReachAnswer:
-        """The answer to a resolved question (over the initiator's ephemeral range unless `sport` is given)."""
+    def ask(self, q: Question, sport: int | None = None, fixes: bool = True) -> ReachAnswer:
+        """The answer to a resolved question (over the initiator's ephemeral range unless `sport` is given);
+        `fixes=False` skips working out the fixes (the matrix only needs the verdict and the blockers)."""
         if sport is not None or q.proto not in (TCP, UDP):
-            return self._once(q, sport if q.proto in (TCP, UDP) else None)
+            return self._once(q, sport if q.proto in (TCP, UDP) else None, fixes)
         initiator = self._initiator(q)
-        candidates = self._segment_starts(q, initiator.ephemeral_ports)
-        answers = [self._once(q, s) for s in candidates]
+        candidates = self.segment_starts(q.proto, initiator.ephemeral_ports, self.path_subnets(q))
+        answers = [self._once(q, s, fixes) for s in candidates]
         if len(answers) == 1:
             return replace(answers[0], ports_checked=tuple(candidates))
         last = initiator.ephemeral_ports.last
@@ -230,7 +232,7 @@ class Reacher:
         merged: dict[tuple[object, ...], Blocker] = {}
         for a in answers:
             for b in a.blockers:
-                merged.setdefault(_blocker_key(b), b)
+                merged.setdefault(blocker_key(b.hop.path, b.hop.step), b)
         notes = chosen.notes
         if blocked and any(a.reachable for a in answers):
             notes += (f"replies to source ports {_ranges(blocked)} are dropped; other ports of the initiator's "
@@ -243,38 +245,38 @@ class Reacher:
             return self.network.hosts[q.src.eni]
         return self._outside[q.src.address]
 
-    def _segment_starts(self, q: Question, ports: PortRange) -> list[int]:
-        """The first port of each segment of `ports` over which every rule and entry on the path decides alike."""
-        cuts = {ports.first}
-        for first, last in self._port_bounds(q):
-            for b in (first, last + 1):
-                if ports.first < b <= ports.last:
-                    cuts.add(b)
-        return sorted(cuts)
+    def path_subnets(self, q: Question) -> frozenset[str]:
+        """The subnets whose NACLs judge the replies: those the forward route crosses, and a NAT gateway's."""
+        route = self.engine.router.route(int(q.src.address), int(q.dst.address), q.v6)
+        subnets = {s for s in (route.nacl_out, route.nacl_in) if s is not None}
+        if route.nat is not None:
+            subnets.add(self.network.nat_gateways[route.nat].subnet)
+        return frozenset(subnets)
 
-    def _port_bounds(self, q: Question) -> list[tuple[int, int]]:
-        """Port ranges of the NACL entries and group rules that may judge a reply (the subnets and ENIs of both ends,
-        and any NAT gateway's subnet)."""
-        network = self.network
-        subnets = {network.hosts[s.eni].subnet for s in (q.src, q.dst) if s.eni is not None}
-        subnets |= {n.subnet for n in network.nat_gateways.values()}
-        bounds = []
-        for name in subnets:
-            if name in network.subnets:
+    def segment_starts(self, proto: int, ports: PortRange, subnets: frozenset[str]) -> list[int]:
+        """The first port of each segment of `ports` over which every NACL entry of `subnets` decides a reply alike.
+
+        Only NACLs can tell two source ports apart: a reply's security group gate passes by its tracked entry, or,
+        for an untracked flow, by the all-ports 0.0.0.0/0 rule that made it untracked (aws-semantics.md §2.2)."""
+        key = (proto, ports, subnets)
+        found = self._segments.get(key)
+        if found is None:
+            cuts = {ports.first}
+            network = self.network
+            for name in subnets:
                 acl = network.nacls[network.subnets[name].nacl]
-                bounds += [(e.ports.first, e.ports.last) for d in Direction for e in acl.entries(d)
-                           if e.protocol == q.proto]
-        groups = {g for s in (q.src, q.dst) if s.eni is not None for g in network.hosts[s.eni].security_groups}
-        for g in groups:
-            sg = network.security_groups.get(g)
-            if sg is not None:
-                bounds += [(r.ports.first, r.ports.last) for d in Direction for r in sg.rules(d)
-                           if r.protocol == q.proto]
-        return bounds
+                for d in Direction:
+                    for e in acl.entries(d):
+                        if e.protocol == proto:
+                            for b in (e.ports.first, e.ports.last + 1):
+                                if ports.first < b <= ports.last:
+                                    cuts.add(b)
+            found = self._segments[key] = sorted(cuts)
+        return found
 
     # ---- one source port -----------------------------------------------------------------------------
 
-    def _once(self, q: Question, sport: int | None) -> ReachAnswer:
+    def _once(self, q: Question, sport: int | None, with_fixes: bool = True) -> ReachAnswer:
         engine = self.engine
         if sport is None and q.proto in (TCP, UDP):
             sport = self._initiator(q).ephemeral_ports.first
@@ -290,6 +292,8 @@ class Reacher:
         elif route.service is not None:
             forward.append(Hop("forward", Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE, packet=p,
                                                facts={"service": route.service})))
+        elif not self._leads_to(q, route):
+            forward.append(Hop("forward", self._misroute_step(q, route, p)))
         elif route.nat is not None and p.proto not in NAT_PROTOCOLS:
             # Engine.decide judges a NAT path's gates only; evaluate drops other protocols at the gateway (§3)
             nat = self.network.nat_gateways[route.nat]
@@ -298,8 +302,6 @@ class Reacher:
         elif route.nat is not None:
             forward.insert(_after_egress(forward), Hop("forward", _route_info(route, p)))
             ret = self._nat_return(q, fwd, p, notes)
-        elif not self._leads_to(q, route):
-            forward.append(Hop("forward", self._misroute_step(q, route, p)))
         else:
             forward.insert(_after_egress(forward), Hop("forward", _route_info(route, p)))
             if route.via is not None and route.delivered_to is None:
@@ -311,7 +313,8 @@ class Reacher:
         blockers = tuple(Blocker(h, _code(h.step), None) for h in hops if h.blocking)
         from vpclab.analysis.fix import fixes  # fixes need the answer's context; imported here to keep one direction
 
-        blockers = fixes(self, q, blockers)
+        if with_fixes:
+            blockers = fixes(self, q, blockers)
         return ReachAnswer(q.src, q.dst, q.proto, q.port, not blockers, tuple(forward), tuple(ret), blockers,
                            sport if q.proto in (TCP, UDP) else None, notes=tuple(notes))
 
@@ -502,10 +505,22 @@ def _code(step: Step) -> str:
     return step.code
 
 
-def _blocker_key(b: Blocker) -> tuple[object, ...]:
-    s = b.hop.step
+def blocker_key(path: str, s: Step) -> tuple[object, ...]:
+    """What makes two blockers the same one (across the source-port segments of an answer)."""
     number = s.rule.number if isinstance(s.rule, RuleRef) else None
-    return (b.hop.path, s.component, s.id, s.host, s.direction, b.code, number)
+    return (path, s.component, s.id, s.host, s.direction, s.code, number)
+
+
+def sg_allows(engine: Engine, host: str, direction: Direction, p: Packet) -> bool:
+    """Whether an ENI's groups admit `p` by rule: the SG gate's decision, from the engine's compiled matcher."""
+    return bool(Engine._sg_match(engine.sg_policy(host, direction), direction, p))
+
+
+def gate(engine: Engine, component: str, where: str, direction: Direction, p: Packet) -> GateDecision:
+    """One gate's rule decision, the same call `Engine.decide` makes for it (the matrix asks gate by gate)."""
+    if component == "sg":
+        return engine._sg_gate(engine._enis[where], direction, p)
+    return engine._nacl_gate(where, direction, p)
 
 
 def _ranges(spans: list[tuple[int, int]]) -> str:

@@ -22,7 +22,7 @@ def _what(m: Matrix) -> str:
 
 def to_dict(m: Matrix) -> dict[str, Any]:
     """`{"proto", "port", "enis", "classes": [{"class", "subnet", "groups", "public", "enis"}], "pairs": [{"from",
-    "to", "reachable", "blockers": [{"code", "path", "component", "id"}]}], "reachable_eni_pairs", "questions"}`;
+    "to", "reachable", "blockers": [{"code", "path", "component", "id", "direction"}]}], "reachable_eni_pairs", "questions"}`;
     pairs are of classes (expand with each class's ENIs)."""
     pairs = []
     reachable = 0
@@ -30,7 +30,8 @@ def to_dict(m: Matrix) -> dict[str, Any]:
         n = len(m.classes[i].members) * len(m.classes[j].members) - (len(m.classes[i].members) if i == j else 0)
         reachable += n if cell.reachable else 0
         pairs.append({"from": i, "to": j, "reachable": cell.reachable, "eni_pairs": n,
-                      "blockers": [{"code": c, "path": p, "component": k, "id": x} for c, p, k, x in cell.blockers]})
+                      "blockers": [{"code": c, "path": p, "component": k, "id": x, "direction": d}
+                                   for c, p, k, x, d in cell.blockers]})
     return {"proto": protocol_name(m.proto), "port": m.port, "enis": m.eni_count,
             "classes": [{"class": c.index, "subnet": c.subnet, "groups": list(c.groups), "public": c.public,
                          "enis": list(c.members)} for c in m.classes],
@@ -38,10 +39,11 @@ def to_dict(m: Matrix) -> dict[str, Any]:
 
 
 def csv_lines(m: Matrix) -> Iterator[str]:
-    """One line per ordered ENI pair: `from,to,reachable,blockers` (codes with their component ids, `;`-joined)."""
+    """One line per ordered ENI pair: `from,to,reachable,blockers`, each blocker `code:path:component:id:direction`,
+    `;`-joined."""
     yield "from,to,reachable,blockers"
     for a, b, cell in m.pairs():
-        blockers = ";".join(f"{c}:{p}:{k}:{x}" for c, p, k, x in cell.blockers)
+        blockers = ";".join(":".join(item) for item in cell.blockers)
         yield f"{a},{b},{'true' if cell.reachable else 'false'},{blockers}"
 
 

@@ -10,6 +10,7 @@ from vpclab.analysis.audit.checks import CHECKS, CHECKS_BY_ID
 from vpclab.analysis.audit.context import Context
 from vpclab.analysis.audit.finding import AuditResult, Check, Finding, Fix, Severity
 from vpclab.analysis.audit.inputs import AuditInput, read_input
+from vpclab.gc_pause import collector_paused
 
 __all__ = ["CHECKS", "CHECKS_BY_ID", "AuditInput", "AuditResult", "Check", "Context", "Finding", "Fix", "Severity",
            "audit", "audit_path", "read_input"]
@@ -19,7 +20,8 @@ def audit(found: AuditInput, checks: Iterable[Check] = CHECKS) -> AuditResult:
     """Run `checks` on a read snapshot; findings in check order, each check's in the order it found them."""
     ctx = Context(found)
     chosen = tuple(checks)
-    findings = tuple(f for check in chosen for f in check.run(ctx))
+    with collector_paused():  # many small acyclic objects (answers, findings) on a big heap
+        findings = tuple(f for check in chosen for f in check.run(ctx))
     return AuditResult(found.path, found.snapshot.kind, findings, chosen)
 
 

@@ -49,9 +49,17 @@ class Context:
                 found[host.security_groups].append(host)
         return dict(found)
 
+    @cached_property
+    def _unions_by_group(self) -> dict[str, list[tuple[str, ...]]]:
+        found: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for union in self.unions:
+            for gid in union:
+                found[gid].append(union)
+        return dict(found)
+
     def unions_of(self, group: str) -> list[tuple[str, ...]]:
         """The sets of groups carried by the ENIs that carry `group`."""
-        return [u for u in self.unions if group in u]
+        return self._unions_by_group.get(group, [])
 
     @cached_property
     def linked_vpcs(self) -> set[tuple[str, str]]:

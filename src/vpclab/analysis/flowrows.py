@@ -1,0 +1,169 @@
+"""Aggregated flow rows for tighten and replay, streamed from the flow engine in batches.
+
+The flow reader (`vpclab.flows`) leaves the aggregate `flow_rows` in its engine (DuckDB or Spark); this module only
+runs SELECTs over it and hands Python one small object per *distinct row*, never one per record.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vpclab.flows.pipeline import FlowRun
+
+BATCH = 10_000
+"""Rows fetched from the engine at a time."""
+
+REPLAY_COLUMNS = ("eni", "direction", "protocol", "local_addr", "local_port", "peer_addr", "peer_port", "action",
+                  "initiator", "initiator_evidence", "packets", "bytes", "records", "connections", "first_seen",
+                  "last_seen", "client_port_min", "client_port_max")
+
+REPLAY_ROWS = f"SELECT {', '.join(REPLAY_COLUMNS)} FROM flow_rows ORDER BY {', '.join(REPLAY_COLUMNS[:9])}"
+"""Every aggregated row, in a stable order (so both engines give the same report)."""
+
+_NEED = ("CASE WHEN initiator = 'local' THEN 'egress' WHEN initiator = 'peer' THEN 'ingress' "
+         "ELSE direction END")
+
+NEEDS = f"""
+SELECT eni, need, protocol, port, peer_addr, unknown_initiator,
+       GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
+                SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
+       SUM(bytes) AS bytes, SUM(records) AS records, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
+       MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max
+FROM (SELECT r.*, {_NEED} AS need,
+             CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
+             CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
+      FROM flow_rows r
+      WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL
+        AND peer_addr IS NOT NULL) n
+GROUP BY eni, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY eni, need, protocol, port, peer_addr, unknown_initiator
+"""
+"""What each ENI needed, one row per (ENI, direction a rule is needed in, protocol, server port, peer): the ACCEPTed
+connections it initiated (egress), those initiated toward it (ingress) and, where the initiator is unknown, each
+direction it was seen in; `flows` counts connections once (the larger of the two directions' counts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """One aggregated row of `flow_rows` (REPLAY_COLUMNS): what one ENI saw one way, with its counts."""
+
+    eni: str
+    direction: str  # ingress | egress | unknown
+    protocol: int | None
+    local_addr: str | None
+    local_port: str  # a number, 'ephemeral' (the connection's client side) or '-'
+    peer_addr: str | None
+    peer_port: str
+    action: str | None
+    initiator: str  # local | peer | unknown
+    evidence: str
+    packets: int
+    bytes: int
+    records: int
+    connections: int
+    first_seen: int | None
+    last_seen: int | None
+    client_min: int | None
+    client_max: int | None
+
+    @classmethod
+    def of(cls, values: tuple[Any, ...]) -> "FlowRow":
+        v = list(values)
+        for i in (10, 11, 12, 13):
+            v[i] = int(v[i] or 0)
+        v[2] = None if v[2] is None else int(v[2])
+        return cls(*v)
+
+    def describe(self) -> str:
+        """`eni-1 egress tcp 10.0.1.5:ephemeral → 52.1.2.3:443 ACCEPT (initiator local, tcp-flags)`."""
+        arrow = "→" if self.direction == "egress" else "←"
+        return (f"{self.eni} {self.direction} {proto_text(self.protocol)} {self.local_addr}:{self.local_port} {arrow} "
+                f"{self.peer_addr}:{self.peer_port} {self.action} (initiator {self.initiator}, {self.evidence})")
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One NEEDS row: a rule this ENI's traffic needed, with its evidence."""
+
+    eni: str
+    direction: str  # the direction of the rule: egress (initiated by the ENI) or ingress (toward it)
+    protocol: int
+    port: str  # the server port, '-' where the protocol has none
+    peer: str
+    unknown_initiator: bool
+    flows: int
+    bytes: int
+    records: int
+    first_seen: int | None
+    last_seen: int | None
+    client_min: int | None
+    client_max: int | None
+
+    @classmethod
+    def of(cls, values: tuple[Any, ...]) -> "Need":
+        e, d, proto, port, peer, unknown, flows, nbytes, records, first, last, cmin, cmax = values
+        return cls(e, d, int(proto), str(port), peer, bool(unknown), int(flows or 0), int(nbytes or 0),
+                   int(records or 0), first, last, cmin, cmax)
+
+
+def proto_text(protocol: int | None) -> str:
+    from vpclab.model.protocols import protocol_name
+
+    return "?" if protocol is None else protocol_name(protocol)
+
+
+def iso(seconds: int | float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC (`2019-08-26T19:48:53Z`)."""
+    if seconds is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def batches(run: FlowRun, sql: str, size: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `sql` over the run's engine, `size` at a time (DuckDB: a cursor; Spark: a local iterator)."""
+    engine: Any = run.engine
+    con = getattr(engine, "con", None)
+    if con is not None:  # DuckDB
+        cursor = con.execute(sql)
+        while True:
+            chunk = cursor.fetchmany(size)
+            if not chunk:
+                return
+            yield [tuple(r) for r in chunk]
+    spark = getattr(engine, "spark", None)
+    if spark is not None:
+        chunk: list[tuple[Any, ...]] = []
+        for row in spark.sql(sql).toLocalIterator():
+            chunk.append(tuple(row))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        return
+    rows = engine.rows(sql)
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def flow_rows(run: FlowRun) -> Iterator[FlowRow]:
+    """Every aggregated row of the run, streamed."""
+    for chunk in batches(run, REPLAY_ROWS):
+        for values in chunk:
+            yield FlowRow.of(values)
+
+
+def needs(run: FlowRun) -> Iterator[Need]:
+    """The NEEDS rows of the run, streamed."""
+    for chunk in batches(run, NEEDS):
+        for values in chunk:
+            yield Need.of(values)
+
+
+def time_range(run: FlowRun) -> tuple[int | None, int | None]:
+    """The first and last second the logs cover."""
+    return run.summary.time_range

@@ -1,0 +1,171 @@
+"""An aggregated flow row judged by the engine at the ENI that logged it: its security groups and its subnet's NACL.
+
+A flow log's ACCEPT/REJECT is the ENI's own filters' answer (aws-semantics.md §5.5), so a row is judged at that ENI:
+the security group gate in the row's direction (a reply passes when the request it answers is admitted, since the
+connection is tracked — unless the flow is untracked, then the reply needs a rule, §2.2) and, when the peer is
+outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision is the engine's (`Engine._sg_gate`,
+`Engine._nacl_gate`, the per-gate form of `Engine.decide`); nothing here matches a rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from vpclab.analysis.flowrows import FlowRow
+from vpclab.engine.decision import GateDecision
+from vpclab.engine.engine import Engine
+from vpclab.engine.packet import ACK, SYN, Packet
+from vpclab.model.network import Network
+from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP
+from vpclab.model.rules import Direction
+
+INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """One config's answer for a row over one client-port span: allowed, how the SG admitted it, what refused it."""
+
+    allowed: bool
+    ports: tuple[int, int] | None  # the client ports this answer holds for (None: the row has no client port)
+    sg: str  # rule | tracked | untracked | refused | no-request | none (no security group on the ENI)
+    blockers: tuple[GateDecision, ...]
+    admitting: GateDecision | None  # the SG gate that admitted the request (its rule), when there is one
+    untracked: bool
+
+
+def is_request(row: FlowRow) -> bool:
+    """True when the row's packets open the connection (or the initiator is unknown: judged as if they did)."""
+    if row.initiator == "local":
+        return row.direction == "egress"
+    if row.initiator == "peer":
+        return row.direction == "ingress"
+    return True
+
+
+def _port(text: str, client: int) -> int:
+    if text == "ephemeral":
+        return client
+    return int(text) if text.lstrip("-").isdigit() and not text.startswith("-") else 0
+
+
+def _packet(row: FlowRow, client: int, request: bool) -> Packet:
+    """The row's packet as it crosses the ENI (local → peer on egress, peer → local on ingress)."""
+    local, peer = ipaddress.ip_address(row.local_addr or ""), ipaddress.ip_address(row.peer_addr or "")
+    lp, pp = _port(row.local_port, client), _port(row.peer_port, client)
+    src, dst, sport, dport = (local, peer, lp, pp) if row.direction == "egress" else (peer, local, pp, lp)
+    proto = row.protocol if row.protocol is not None else 0
+    v6 = local.version == 6
+    if proto == TCP:
+        return Packet(int(src), int(dst), TCP, sport, dport, SYN if request else SYN | ACK, v6=v6)
+    if proto == UDP:
+        return Packet(int(src), int(dst), UDP, sport, dport, v6=v6)
+    if proto in (ICMP, ICMPV6):  # logs hold no ICMP type: an echo request / its reply (docs/assumptions.md T4)
+        echo = (8, 0) if proto == ICMP else (128, 129)
+        return Packet(int(src), int(dst), proto, icmp_type=echo[0] if request else echo[1], v6=v6)
+    return Packet(int(src), int(dst), proto, v6=v6)
+
+
+def _reverse(p: Packet) -> Packet:
+    """The request a reply answers: addresses and ports swapped, SYN / echo request."""
+    if p.proto in (ICMP, ICMPV6):
+        return p._replace(src=p.dst, dst=p.src, icmp_type=8 if p.proto == ICMP else 128)
+    return p._replace(src=p.dst, dst=p.src, sport=p.dport, dport=p.sport, flags=SYN if p.proto == TCP else 0)
+
+
+class RowJudge:
+    """Judges rows on one network with one engine; caches what depends only on (ENI, protocol)."""
+
+    def __init__(self, network: Network, engine: Engine | None = None) -> None:
+        self.network = network
+        self.engine = engine or Engine(network)
+        self._breaks: dict[tuple[str, int], tuple[int, ...]] = {}
+
+    def knows(self, eni: str) -> bool:
+        host = self.network.hosts.get(eni)
+        return host is not None and not host.internet
+
+    def same_subnet(self, eni: str, address: str) -> bool:
+        """True when `address` is inside the ENI's subnet: no NACL is evaluated (aws-semantics.md §3.3)."""
+        host = self.network.hosts[eni]
+        if host.subnet is None:
+            return False
+        subnet = self.network.subnets[host.subnet]
+        ip = ipaddress.ip_address(address)
+        cidr = subnet.cidr if ip.version == 4 else subnet.ipv6_cidr
+        return cidr is not None and ip in cidr
+
+    def breakpoints(self, eni: str, protocol: int) -> tuple[int, ...]:
+        """Ports where a decision on this ENI can change: every port bound of its groups' rules and its NACL's
+        entries (both directions), so one judgement per span between them holds for every port in it."""
+        key = (eni, protocol)
+        found = self._breaks.get(key)
+        if found is None:
+            host = self.network.hosts[eni]
+            bounds: set[int] = set()
+            rules = [r for g in host.security_groups if g in self.network.security_groups
+                     for d in Direction for r in self.network.security_groups[g].rules(d)]
+            entries = []
+            if host.subnet is not None:
+                acl = self.network.nacls[self.network.subnets[host.subnet].nacl]
+                entries = [e for d in Direction for e in acl.entries(d)]
+            for item in (*rules, *entries):
+                bounds.add(item.ports.first)
+                bounds.add(item.ports.last + 1)
+            found = self._breaks[key] = tuple(sorted(bounds))
+        return found
+
+    def spans(self, row: FlowRow, extra: tuple[int, ...] = ()) -> list[tuple[int, int]] | list[None]:
+        """The client-port spans of a row with an `ephemeral` side, cut where a decision can change."""
+        if "ephemeral" not in (row.local_port, row.peer_port) or row.client_min is None or row.client_max is None:
+            return [None]
+        lo, hi = int(row.client_min), int(row.client_max)
+        cuts = sorted({b for b in (*self.breakpoints(row.eni, row.protocol or 0), *extra) if lo < b <= hi})
+        out, start = [], lo
+        for cut in cuts:
+            out.append((start, cut - 1))
+            start = cut
+        out.append((start, hi))
+        return out
+
+    def judge(self, row: FlowRow, span: tuple[int, int] | None) -> GateVerdict:
+        """The row's verdict for client ports `span` (its first port stands for all of them)."""
+        client = span[0] if span is not None else 0
+        request = is_request(row)
+        p = _packet(row, client, request)
+        direction = EGRESS if row.direction == "egress" else INGRESS
+        engine = self.engine
+        eni = engine._enis.get(row.eni)  # an ENI AWS gives no group has no SG gate (engine.Engine.update)
+        blockers: list[GateDecision] = []
+        how, admitting, untracked = "none", None, False
+        if eni is not None:
+            if request:
+                gate = engine._sg_gate(eni, direction, p)
+                how, admitting, untracked = ("untracked" if gate.untracked else "rule"), gate, gate.untracked
+                if not gate.allowed:
+                    how, admitting = "refused", None
+                    blockers.append(gate)
+            else:
+                asked = engine._sg_gate(eni, direction.opposite, _reverse(p))
+                untracked = asked.untracked
+                if not asked.allowed:
+                    how = "no-request"
+                    blockers.append(asked)
+                elif asked.untracked:  # judged by the rules on every packet (§2.2)
+                    gate = engine._sg_gate(eni, direction, p)
+                    how, admitting = "untracked", asked
+                    if not gate.allowed:
+                        blockers.append(gate)
+                else:
+                    how, admitting = "tracked", asked
+        host = self.network.hosts[row.eni]
+        if host.subnet is not None and not self.same_subnet(row.eni, row.peer_addr or ""):
+            nacl = engine._nacl_gate(host.subnet, direction, p)
+            if not nacl.allowed:
+                blockers.append(nacl)
+        return GateVerdict(not blockers, span, how, tuple(blockers), admitting, untracked)
+
+    def judge_all(self, row: FlowRow, extra: tuple[int, ...] = ()) -> list[GateVerdict]:
+        """One verdict per client-port span of the row (one for a row without an ephemeral side)."""
+        return [self.judge(row, s) for s in self.spans(row, extra)]

@@ -1,0 +1,474 @@
+"""`vpclab tighten`: least-privilege security group rules (and the NACL entries they need) from ACCEPTed flows.
+
+The first seed article's method on real traffic: a group needs an egress rule only for connections its ENIs
+initiated, and an ingress rule only for connections initiated toward them (replies pass by connection tracking,
+aws-semantics.md §2.1). Per group, the union over the ENIs that carry it (an ENI with several groups gives each
+need to the group whose rule admits it today, by the engine). Peers become a group reference where they are
+exactly a group's members, a user-given prefix list where they fall in one, else CIDRs generalised under the rule
+quota (§1.6). Then the diff against today's rules and the stateless NACL entries both directions need (§3.4).
+Every choice is a field of TightenOptions and a T-rule in docs/assumptions.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from vpclab.analysis import generalise
+from vpclab.analysis.flowrows import FlowRow, Need, needs
+from vpclab.analysis.gates import RowJudge
+from vpclab.flows.pipeline import FlowRun
+from vpclab.model.network import Host, Network
+from vpclab.model.protocols import ALL_ICMP, ALL_PORTS, PortRange, has_ports
+from vpclab.model.rules import Action, CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
+
+INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
+OUTSIDE_EPHEMERAL = PortRange(1024, 65535)
+
+
+@dataclass(frozen=True)
+class UserPrefixList:
+    """A prefix list the user names (`--prefix-list pl-…=CIDR,…[:WEIGHT]`): its CIDRs and its weight in the quota."""
+
+    id: str
+    cidrs: tuple[generalise.Net, ...]
+    weight: int
+
+    @classmethod
+    def parse(cls, text: str) -> "UserPrefixList":
+        """`pl-123=52.94.0.0/22,52.95.0.0/16` or `pl-123:1=…` (weight 1, as AWS counts the S3 list)."""
+        name, sep, cidrs = text.partition("=")
+        if not sep or not name.strip() or not cidrs.strip():
+            raise ValueError(f"{text!r}: expected PL-ID[:WEIGHT]=CIDR[,CIDR…]")
+        ident, _, weight = name.strip().partition(":")
+        nets = tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs.split(",") if c.strip())
+        if len({n.version for n in nets}) > 1:
+            raise ValueError(f"{ident}: a prefix list holds one address family")
+        return cls(ident, nets, int(weight) if weight else len(nets))
+
+
+@dataclass(frozen=True)
+class TightenOptions:
+    """The stated limits of the generalisation (docs/assumptions.md T1–T10)."""
+
+    max_rules: int = 60  # per group, direction and family (aws-semantics.md §1.6)
+    min_prefix_v4: int = 16  # generalise IPv4 peers no wider than this
+    min_prefix_v6: int = 48
+    prefix_lists: tuple[UserPrefixList, ...] = ()
+    group_min_members: int = 2  # a group reference needs at least this many members, all seen
+    unknown: str = "propose"  # propose | skip: connections whose initiator is unknown
+    outside_ephemeral: PortRange = OUTSIDE_EPHEMERAL  # clients outside the snapshot (NAT GW, ELB, Lambda: §3.4)
+    nacl_max_entries: int = 20  # per NACL, direction and family, the `*` deny included (§3.6)
+    nacl_first: int = 100
+    nacl_step: int = 10
+
+
+@dataclass
+class Evidence:
+    """What observed traffic backs a rule: connections, bytes, last seen, distinct peers."""
+
+    flows: int = 0
+    bytes: int = 0
+    last_seen: int | None = None
+    peers: int = 0
+    unknown_initiator: bool = False
+
+    def add(self, need: Need) -> None:
+        self.flows += need.flows
+        self.bytes += need.bytes
+        if need.last_seen is not None:
+            self.last_seen = max(self.last_seen or 0, int(need.last_seen))
+        self.unknown_initiator |= need.unknown_initiator
+
+    def merged(self, other: "Evidence") -> "Evidence":
+        last = max((t for t in (self.last_seen, other.last_seen) if t is not None), default=None)
+        return Evidence(self.flows + other.flows, self.bytes + other.bytes, last, self.peers + other.peers,
+                        self.unknown_initiator or other.unknown_initiator)
+
+
+@dataclass
+class Proposed:
+    """One rule (of a group, or a NACL entry): the model rule and its evidence."""
+
+    direction: Direction
+    rule: SgRule | NaclEntry
+    evidence: Evidence = field(default_factory=Evidence)
+    why: str = ""
+
+
+@dataclass
+class GroupPlan:
+    """One group's proposal: the whole rule set per direction and the diff against today's."""
+
+    group: str
+    enis: list[str]
+    enis_without_records: list[str]
+    ingress: list[Proposed]
+    egress: list[Proposed]
+    add: list[Proposed]
+    remove: list[Proposed]
+    keep: list[Proposed]
+    prefix: dict[str, int | None]  # "egress v4" -> the prefix length peers were generalised to (None: exact)
+    warnings: list[str]
+
+
+@dataclass
+class NaclPlan:
+    """The entries one NACL needs for the logged traffic crossing its subnets' boundary (stateless, both ways)."""
+
+    nacl: str
+    subnets: list[str]
+    ingress: list[Proposed]
+    egress: list[Proposed]
+    warnings: list[str]
+
+
+@dataclass
+class TightenResult:
+    """Everything `tighten` found: group plans, NACL plans, and the counts that say what was (not) used."""
+
+    snapshot: str
+    groups: list[GroupPlan]
+    nacls: list[NaclPlan]
+    prefix_lists: dict[str, list[str]]
+    summary: dict[str, Any]
+
+
+# ---- the needs, attributed to groups --------------------------------------------------------------------------
+
+def _request_row(need: Need, host: Host) -> FlowRow:
+    """The need's opening packet as a flow row (for the engine's gate decision on today's rules)."""
+    v6 = ipaddress.ip_address(need.peer).version == 6
+    local = str(host.ipv6 if v6 and host.ipv6 is not None else host.ip)
+    egress = need.direction == "egress"
+    return FlowRow(need.eni, need.direction, need.protocol, local, "ephemeral" if egress else need.port, need.peer,
+                   need.port if egress else "ephemeral", "ACCEPT", "local" if egress else "peer", "", 0, 0, 0, 0,
+                   None, None, 1024, 1024)
+
+
+def _port_range(protocol: int, port: str) -> PortRange:
+    if has_ports(protocol) and port.isdigit():
+        return PortRange(int(port), int(port))
+    return ALL_PORTS
+
+
+class _Collector:
+    """Needs gathered per group (and per NACL), today's admitting rules credited with their traffic."""
+
+    def __init__(self, network: Network, judge: RowJudge, options: TightenOptions) -> None:
+        self.network = network
+        self.judge = judge
+        self.options = options
+        # group -> direction -> (protocol, port) -> peer -> evidence
+        self.needs: dict[str, dict[Direction, dict[tuple[int, str], dict[str, Evidence]]]] = defaultdict(
+            lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
+        self.today: dict[tuple[str, Direction, SgRule], Evidence] = defaultdict(Evidence)
+        self.logged: dict[str, int] = defaultdict(int)  # ENI -> needs
+        self.unknown_enis: dict[str, int] = defaultdict(int)
+        self.refused_today = 0
+        self.skipped_unknown = 0
+        self.nacl_needs: list[tuple[Need, Host]] = []
+        self.count = 0
+
+    def add(self, need: Need) -> None:
+        self.count += 1
+        host = self.network.hosts.get(need.eni)
+        if host is None or host.internet:
+            self.unknown_enis[need.eni] += need.flows
+            return
+        if need.unknown_initiator and self.options.unknown == "skip":
+            self.skipped_unknown += 1
+            return
+        self.logged[need.eni] += 1
+        direction = EGRESS if need.direction == "egress" else INGRESS
+        owner = host.security_groups[0] if host.security_groups else None
+        if host.security_groups:
+            verdict = self.judge.judge(_request_row(need, host), (1024, 1024))
+            gate = verdict.admitting
+            if gate is not None and gate.rule is not None and isinstance(gate.rule.rule, SgRule):
+                owner = gate.rule.owner
+                self.today[(owner, direction, gate.rule.rule)].add(need)
+            else:
+                self.refused_today += 1
+        if owner is not None:
+            peers = self.needs[owner][direction][(need.protocol, need.port)]
+            peers.setdefault(need.peer, Evidence(peers=1)).add(need)
+        if host.subnet is not None and not self.judge.same_subnet(need.eni, need.peer):
+            self.nacl_needs.append((need, host))
+
+
+# ---- a group's rules from its needs -------------------------------------------------------------------------
+
+def _members(network: Network) -> dict[str, tuple[str, set[str]]]:
+    """Each group's VPC and its members' primary private IPs (what a reference would be checked against)."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    vpcs: dict[str, set[str]] = defaultdict(set)
+    for host in network.vpc_hosts():
+        vpc = network.subnets[host.subnet].vpc if host.subnet in network.subnets else ""
+        for group in dict.fromkeys(host.security_groups):
+            vpcs[group].add(vpc)
+            out.setdefault(group, ("", set()))[1].add(str(host.ip))
+    return {g: (next(iter(vpcs[g])), ips) for g, (_, ips) in out.items() if len(vpcs[g]) == 1}
+
+
+def _merge_ports(keys: dict[tuple[int, str], dict[str, Evidence]]) -> dict[tuple[int, PortRange], dict[str, Evidence]]:
+    """Contiguous ports of one protocol with the same peers become one range (20, 21 → 20-21)."""
+    out: dict[tuple[int, PortRange], dict[str, Evidence]] = {}
+    by_proto: dict[int, list[tuple[PortRange, dict[str, Evidence]]]] = defaultdict(list)
+    for (protocol, port), peers in keys.items():
+        by_proto[protocol].append((_port_range(protocol, port), peers))
+    for protocol, items in by_proto.items():
+        items.sort(key=lambda item: (item[0].first, item[0].last))
+        merged: list[tuple[PortRange, dict[str, Evidence]]] = []
+        for ports, peers in items:
+            if merged:
+                last_ports, last_peers = merged[-1]
+                if last_ports == ports or (ports.first == last_ports.last + 1 and set(peers) == set(last_peers)):
+                    combined = dict(last_peers)
+                    for p, e in peers.items():
+                        combined[p] = combined[p].merged(e) if p in combined else e
+                    merged[-1] = (PortRange(last_ports.first, ports.last), combined)
+                    continue
+            merged.append((ports, dict(peers)))
+        for ports, peers in merged:
+            out[(protocol, ports)] = peers
+    return out
+
+
+def _rule(protocol: int, ports: PortRange, peer: CidrPeer | GroupPeer | PrefixListPeer) -> SgRule:
+    if has_ports(protocol):
+        return SgRule(protocol, peer, ports)
+    return SgRule(protocol, peer, ALL_PORTS, ALL_ICMP)
+
+
+def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, Evidence]], vpc: str,
+                    members: dict[str, tuple[str, set[str]]], options: TightenOptions,
+                    warnings: list[str], prefixes: dict[str, int | None], group: str) -> list[Proposed]:
+    """The rule set of one direction: references, prefix lists, then CIDRs fitted to the quota per family."""
+    rules: list[Proposed] = []
+    cidr_keys: dict[int, dict[object, list[generalise.Net]]] = {4: {}, 6: {}}
+    evidence: dict[object, dict[str, Evidence]] = {}
+    used = {4: 0, 6: 0}
+    candidates = sorted(((g, ips) for g, (v, ips) in members.items() if v == vpc
+                         and len(ips) >= options.group_min_members), key=lambda item: (-len(item[1]), item[0]))
+    for (protocol, ports), seen in sorted(_merge_ports(keys).items(), key=lambda kv: (kv[0][0], kv[0][1].first)):
+        left = dict(seen)
+        for group_id, ips in candidates:
+            if ips <= set(left):
+                ev = Evidence()
+                for ip in ips:
+                    ev = ev.merged(left.pop(ip))
+                rules.append(Proposed(direction, _rule(protocol, ports, GroupPeer(group_id)), ev,
+                                      f"peers are exactly the {len(ips)} members of {group_id}"))
+                used[4] += 1
+        for plist in options.prefix_lists:
+            inside = [ip for ip in left if any(ipaddress.ip_address(ip) in n for n in plist.cidrs)]
+            if inside:
+                ev = Evidence()
+                for ip in inside:
+                    ev = ev.merged(left.pop(ip))
+                rules.append(Proposed(direction, _rule(protocol, ports, PrefixListPeer(plist.id)), ev,
+                                      f"{len(inside)} peer(s) in {plist.id}"))
+                used[plist.cidrs[0].version if plist.cidrs else 4] += plist.weight
+        for ip, ev in left.items():
+            version = ipaddress.ip_address(ip).version
+            cidr_keys[version].setdefault((protocol, ports), []).append(generalise.host_net(ip))
+        evidence[(protocol, ports)] = left
+    for version, keyed in cidr_keys.items():
+        if not keyed:
+            continue
+        budget = max(0, options.max_rules - used[version])
+        floor = options.min_prefix_v4 if version == 4 else options.min_prefix_v6
+        fitted, prefix = generalise.fit(keyed, budget, floor)
+        prefixes[f"{direction} v{version}"] = prefix
+        total = sum(len(v) for v in fitted.values()) + used[version]
+        if total > options.max_rules:
+            warnings.append(f"{group} {direction} IPv{version}: {total} rules exceed the quota of "
+                            f"{options.max_rules} even with peers generalised to /{floor} "
+                            f"(raise --max-rules or lower the prefix floor)")
+        for key, nets in fitted.items():
+            protocol, ports = key  # type: ignore[misc]
+            seen = evidence[key]
+            for net in nets:
+                ev = Evidence()
+                for ip, e in seen.items():
+                    if ipaddress.ip_address(ip) in net:
+                        ev = ev.merged(e)
+                why = "the one peer seen" if ev.peers == 1 else f"{ev.peers} peers generalised to /{net.prefixlen}"
+                rules.append(Proposed(direction, _rule(protocol, ports, CidrPeer(net)), ev, why))
+    return sorted(rules, key=lambda p: _sort_key(p.rule))
+
+
+def _sort_key(rule: SgRule | NaclEntry) -> tuple[Any, ...]:
+    if isinstance(rule, NaclEntry):
+        return (rule.number,)
+    peer = rule.peer
+    kind = 0 if isinstance(peer, CidrPeer) else 1 if isinstance(peer, GroupPeer) else 2
+    net = peer.cidr if isinstance(peer, CidrPeer) else None
+    return (rule.protocol, rule.ports.first, rule.ports.last, kind,
+            (net.version, int(net.network_address), net.prefixlen) if net is not None else (0, 0, 0), str(peer))
+
+
+def _group_plan(group: str, collector: _Collector, members: dict[str, tuple[str, set[str]]],
+                options: TightenOptions) -> GroupPlan:
+    network = collector.network
+    carriers = [h for h in network.vpc_hosts() if group in h.security_groups]
+    enis = sorted(h.name for h in carriers if h.name in collector.logged)
+    quiet = sorted(h.name for h in carriers if h.name not in collector.logged)
+    vpc = network.subnets[carriers[0].subnet].vpc if carriers and carriers[0].subnet in network.subnets else ""
+    warnings: list[str] = []
+    if quiet:
+        warnings.append(f"{group} is also carried by {len(quiet)} ENI(s) with no accepted flow in the logs "
+                        f"({', '.join(quiet[:5])}{' …' if len(quiet) > 5 else ''}): the proposal drops what they "
+                        "need unless the logs cover them")
+    prefixes: dict[str, int | None] = {}
+    wanted = collector.needs.get(group, {INGRESS: {}, EGRESS: {}})
+    plan = {d: _plan_direction(d, wanted[d], vpc, members, options, warnings, prefixes, group) for d in Direction}
+    sg = network.security_groups[group]
+    add, keep, remove = [], [], []
+    for direction in Direction:
+        today = set(sg.rules(direction))
+        proposed = {p.rule for p in plan[direction]}
+        for p in plan[direction]:
+            (keep if p.rule in today else add).append(p)
+        for rule in sg.rules(direction):
+            if rule not in proposed:
+                ev = collector.today.get((group, direction, rule), Evidence())
+                why = "admitted nothing in the logs" if not ev.flows else "its traffic is covered by the proposed rules"
+                remove.append(Proposed(direction, rule, ev, why))
+    return GroupPlan(group, enis, quiet, plan[INGRESS], plan[EGRESS], add, remove, keep, prefixes, warnings)
+
+
+# ---- NACL entries ---------------------------------------------------------------------------------------------
+
+def _client_range(network: Network, address: str, observed: tuple[int | None, int | None],
+                  options: TightenOptions) -> PortRange:
+    """The return traffic's port range: the client's ephemeral ports (a snapshot host's own, else the outside
+    default), widened to hold every client port the logs show."""
+    ip = ipaddress.ip_address(address)
+    base = next((h.ephemeral_ports for h in network.vpc_hosts() if ip in h.private_addresses), options.outside_ephemeral)
+    lo, hi = observed
+    first = min(base.first, lo) if lo is not None else base.first
+    last = max(base.last, hi) if hi is not None else base.last
+    return PortRange(first, last)
+
+
+def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan]:
+    network = collector.network
+    # nacl -> direction -> (protocol, PortRange, why) -> peer -> evidence
+    wanted: dict[str, dict[Direction, dict[tuple[int, PortRange, str], dict[str, Evidence]]]] = defaultdict(
+        lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
+    subnets: dict[str, set[str]] = defaultdict(set)
+    for need, host in collector.nacl_needs:
+        nacl = network.subnets[host.subnet or ""].nacl
+        subnets[nacl].add(host.subnet or "")
+        there = EGRESS if need.direction == "egress" else INGRESS
+        if has_ports(need.protocol):
+            server = _port_range(need.protocol, need.port)
+            client_addr = str(host.ip) if there is EGRESS else need.peer
+            back = _client_range(network, client_addr, (need.client_min, need.client_max), options)
+        else:
+            server = back = ALL_PORTS
+        for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
+            peers = wanted[nacl][direction][(need.protocol, ports, why)]
+            peers.setdefault(need.peer, Evidence(peers=1)).add(need)
+    plans = []
+    for nacl in sorted(wanted):
+        warnings: list[str] = []
+        entries: dict[Direction, list[Proposed]] = {INGRESS: [], EGRESS: []}
+        number = options.nacl_first
+        for direction in Direction:
+            for version in (4, 6):
+                keyed: dict[object, list[generalise.Net]] = {}
+                for key, peers in wanted[nacl][direction].items():
+                    nets = [generalise.host_net(ip) for ip in peers if ipaddress.ip_address(ip).version == version]
+                    if nets:
+                        keyed[key] = nets
+                if not keyed:
+                    continue
+                budget = options.nacl_max_entries - 1
+                floor = options.min_prefix_v4 if version == 4 else options.min_prefix_v6
+                fitted, _prefix = generalise.fit(keyed, budget, floor)
+                if sum(len(v) for v in fitted.values()) > budget:
+                    warnings.append(f"{nacl} {direction} IPv{version}: more than {budget} entries even with peers "
+                                    f"generalised to /{floor} (the quota is {options.nacl_max_entries} with the * "
+                                    "rule)")
+                items = []
+                for key, nets in fitted.items():
+                    protocol, ports, why = key  # type: ignore[misc]
+                    for net in nets:
+                        ev = Evidence()
+                        for ip, e in wanted[nacl][direction][key].items():
+                            if ipaddress.ip_address(ip) in net:
+                                ev = ev.merged(e)
+                        items.append((protocol, ports, net, why, ev))
+                items.sort(key=lambda i: (i[3] != "request", i[0], i[1].first, int(i[2].network_address)))
+                for protocol, ports, net, why, ev in items:
+                    entry = NaclEntry(number, Action.ALLOW, protocol, net, ports if has_ports(protocol) else ALL_PORTS)
+                    reason = "requests" if why == "request" else (
+                        "replies (the client's ephemeral ports)" if has_ports(protocol) else "replies")
+                    entries[direction].append(Proposed(direction, entry, ev, reason))
+                    number += options.nacl_step
+        plans.append(NaclPlan(nacl, sorted(subnets[nacl]), entries[INGRESS], entries[EGRESS], warnings))
+    return plans
+
+
+# ---- the whole run --------------------------------------------------------------------------------------------
+
+def _row_counts(run: FlowRun) -> dict[str, int]:
+    """Rows the proposal cannot use: REJECTed, direction unknown, initiator unknown (counted, never dropped)."""
+    got = run.engine.rows("SELECT action, direction, initiator, COUNT(*), SUM(records) FROM flow_rows "
+                          "GROUP BY action, direction, initiator")
+    out = {"rows": 0, "records": 0, "rejected_rows": 0, "direction_unknown_rows": 0, "initiator_unknown_rows": 0}
+    for action, direction, initiator, n, records in got:
+        out["rows"] += int(n)
+        out["records"] += int(records or 0)
+        if action != "ACCEPT":
+            out["rejected_rows"] += int(n)
+        elif direction not in ("ingress", "egress"):
+            out["direction_unknown_rows"] += int(n)
+        elif initiator == "unknown":
+            out["initiator_unknown_rows"] += int(n)
+    return out
+
+
+def tighten(network: Network, run: FlowRun, options: TightenOptions | None = None, snapshot: str = "") -> TightenResult:
+    """The proposal for every group carried by an ENI the logs show, and the NACL entries its traffic needs."""
+    options = options or TightenOptions()
+    judge = RowJudge(network)
+    collector = _Collector(network, judge, options)
+    for need in needs(run):
+        collector.add(need)
+    members = _members(network)
+    touched = sorted({g for e in collector.logged for g in network.hosts[e].security_groups
+                      if g in network.security_groups})
+    groups = [_group_plan(g, collector, members, options) for g in touched]
+    nacls = _nacl_plans(collector, options)
+    used = {p.rule.peer.prefix_list for g in groups for p in g.ingress + g.egress
+            if isinstance(p.rule.peer, PrefixListPeer)}
+    prefix_lists = {pl.id: [str(c) for c in pl.cidrs] for pl in options.prefix_lists if pl.id in used}
+    counts = _row_counts(run)
+    summary = {
+        "engine": run.engine.name, "records": run.summary.records, **counts, "needs": collector.count,
+        "enis_in_logs": run.summary.eni_count, "enis_tightened": len(collector.logged),
+        "enis_not_in_snapshot": dict(sorted(collector.unknown_enis.items())),
+        "groups": len(groups),
+        "rules_today": sum(len(network.security_groups[g.group].rules(d)) for g in groups for d in Direction),
+        "rules_proposed": sum(len(g.ingress) + len(g.egress) for g in groups),
+        "add": sum(len(g.add) for g in groups), "remove": sum(len(g.remove) for g in groups),
+        "keep": sum(len(g.keep) for g in groups),
+        "accepted_but_refused_by_model": collector.refused_today,
+        "initiator_unknown_skipped": collector.skipped_unknown,
+        "nacl_entries": sum(len(n.ingress) + len(n.egress) for n in nacls),
+        "options": {"max_rules": options.max_rules, "min_prefix_v4": options.min_prefix_v4,
+                    "min_prefix_v6": options.min_prefix_v6, "group_min_members": options.group_min_members,
+                    "unknown": options.unknown, "outside_ephemeral": str(options.outside_ephemeral),
+                    "nacl_max_entries": options.nacl_max_entries},
+        "time_range": list(run.summary.time_range),
+    }
+    return TightenResult(snapshot, groups, nacls, prefix_lists, summary)
+
+
+__all__ = ["GroupPlan", "NaclPlan", "Proposed", "TightenOptions", "TightenResult", "UserPrefixList", "tighten"]
