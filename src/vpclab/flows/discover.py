@@ -125,6 +125,12 @@ def _classify(path: Path, sources: Sources, groups: dict, default_fields: tuple[
         kind = "logEvents" if b'"logEvents"' in head else "events" if b'"events"' in head else "lines"
         if stripped[:1] == b"[":
             kind = "array"
+        if kind in ("lines", "array") and b'"message"' not in head:
+            sources.problems.append(Problem(name, 0, "JSON without CloudWatch Logs events (expected {\"events\": "
+                                            "[{\"message\": …}]}, {\"logEvents\": …} or one event per line); "
+                                            "skipped"))
+            sources.skipped.append(name)
+            return
         sources.cloudwatch.append((name, kind))
         return
     first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split()

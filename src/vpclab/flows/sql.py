@@ -121,8 +121,10 @@ FROM (
          CASE WHEN bad_field IS NULL THEN COALESCE(f_srcport, -1) END AS srcport,
          CASE WHEN bad_field IS NULL THEN f_dstaddr END AS dstaddr,
          CASE WHEN bad_field IS NULL THEN COALESCE(f_dstport, -1) END AS dstport,
-         CASE WHEN bad_field IS NULL THEN f_pkt_srcaddr END AS pkt_srcaddr,
-         CASE WHEN bad_field IS NULL THEN f_pkt_dstaddr END AS pkt_dstaddr,
+         CASE WHEN bad_field IS NULL AND (f_srcaddr IS NULL OR f_pkt_srcaddr <> f_srcaddr)
+              THEN f_pkt_srcaddr END AS pkt_srcaddr,  -- kept only where it differs: fewer distinct keys to hash
+         CASE WHEN bad_field IS NULL AND (f_dstaddr IS NULL OR f_pkt_dstaddr <> f_dstaddr)
+              THEN f_pkt_dstaddr END AS pkt_dstaddr,
          CASE WHEN bad_field IS NULL THEN dash_mask ELSE 0 END AS dash_mask,
          CASE WHEN bad_field IS NULL THEN f_packets END AS f_packets,
          CASE WHEN bad_field IS NULL THEN f_bytes END AS f_bytes,

@@ -30,7 +30,7 @@ def render(summary: FlowSummary) -> RenderableType:
              f"NODATA {k.get('nodata', 0):,}, SKIPDATA {k.get('skipdata', 0):,}, malformed lines {summary.malformed:,}"),
         Text(f"traffic     {summary.packets:,} packets, {summary.bytes:,} bytes; {summary.rows:,} aggregate row(s)"),
     ]
-    versions = Table(title="records by version and action", title_justify="left", box=None, pad_edge=False)
+    versions = Table(title="by version and action", title_justify="left", box=None, pad_edge=False)
     for column in ("version", "action", "records"):
         versions.add_column(column, justify="right" if column == "records" else "left")
     for version, action, n in summary.by_action:
@@ -43,7 +43,7 @@ def render(summary: FlowSummary) -> RenderableType:
     for eni, n, nodata, skipdata in summary.enis:
         enis.add_row(eni, f"{n:,}", f"{nodata:,}", f"{skipdata:,}")
     parts.append(enis)
-    initiators = Table(title="initiators by evidence (aggregate rows, records, connections)", title_justify="left",
+    initiators = Table(title="initiators by evidence", title_justify="left",
                        box=None, pad_edge=False)
     for column in ("initiator", "evidence", "rows", "records", "connections"):
         initiators.add_column(column, justify="left" if column in ("initiator", "evidence") else "right")
