@@ -28,6 +28,10 @@ app.add_typer(lab_app, name="lab")
 from vpclab.flows.command import flows_app  # noqa: E402 - the flows sub-commands live in flows/
 
 app.add_typer(flows_app, name="flows")
+from vpclab.analysis.flowcmd import replay_command, tighten_command  # noqa: E402 - logic lives in analysis/
+
+app.command("tighten")(tighten_command)
+app.command("replay")(replay_command)
 
 out = Console()
 err = Console(stderr=True)

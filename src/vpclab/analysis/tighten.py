@@ -292,11 +292,12 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
             protocol, ports = key  # type: ignore[misc]
             seen = evidence[key]
             for net in nets:
-                ev = Evidence()
+                ev, inside = Evidence(), 0
                 for ip, e in seen.items():
                     if ipaddress.ip_address(ip) in net:
-                        ev = ev.merged(e)
-                why = "the one peer seen" if ev.peers == 1 else f"{ev.peers} peers generalised to /{net.prefixlen}"
+                        ev, inside = ev.merged(e), inside + 1
+                ev.peers = inside
+                why = "the one peer seen" if inside == 1 else f"{inside} peers generalised to /{net.prefixlen}"
                 rules.append(Proposed(direction, _rule(protocol, ports, CidrPeer(net)), ev, why))
     return sorted(rules, key=lambda p: _sort_key(p.rule))
 
