@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|reach] [--against REV] [--json PATH]
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|reach|audit] [--against REV] [--json PATH]
 [--no-hotspots]`.
 
 Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from bench import established, hotspots, importing, kernel, load, reach, rules  # noqa: E402
+from bench import audit, established, hotspots, importing, kernel, load, reach, rules  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
@@ -187,10 +187,23 @@ def print_reach(r: dict) -> None:
     print(f"   target: the matrix under {grid['target_s']:g} s: {verdict}")
 
 
+def print_audit(r: dict) -> None:
+    print(f"\n== vpclab audit on a synthetic snapshot ({r['enis']:,} ENIs, {r['snapshot']['security_groups']:,} groups, "
+          f"{r['snapshot']['sg_rules']:,} rules) ==\n")
+    print(f"   read {r['read_s']:.2f} s, engine {r['engine_s']:.2f} s, checks {r['audit_s'] - r['engine_s']:.2f} s; "
+          f"{r['findings_total']:,} findings; peak {r['peak_mib']:,.0f} MiB")
+    rows = [[check, f"{seconds:.2f}", _n(r["findings"][check])] for check, seconds in r["checks_s"].items()]
+    print(_table(["check", "s", "findings"], rows))
+    print(f"   rendering: JSON {r['render_json_s']:.2f} s ({r['json_mib']:.1f} MiB), SARIF {r['render_sarif_s']:.2f} s "
+          f"({r['sarif_mib']:.1f} MiB)")
+    verdict = "MET" if r["meets_target"] else "NOT MET"
+    print(f"   target: read + audit under {r['target_s']:g} s: {verdict} ({r['total_s']:.2f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
-    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "reach"],
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "reach", "audit"],
                         action="append", help="run only these sections (repeatable); the results file keeps the others")
     parser.add_argument("--against", metavar="REV", help="import section: also import the same snapshots with a git "
                         "revision's src/ (in the first round only), for a before/after ratio")
@@ -202,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.json is None:
         args.json = QUICK_JSON if args.quick else DEFAULT_JSON
-    selected = args.only or ["established", "rules", "load", "import", "reach", "kernel"] + (
+    selected = args.only or ["established", "rules", "load", "import", "reach", "audit", "kernel"] + (
         [] if args.no_hotspots else ["hotspots"])
 
     import vpclab
@@ -231,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     if "reach" in selected:
         results["reach"] = reach.run(args.quick)
         print_reach(results["reach"])
+    if "audit" in selected:
+        results["audit"] = audit.run(args.quick)
+        print_audit(results["audit"])
     if "hotspots" in selected:
         results["hotspots"] = hotspots.run(args.quick)
         print_hotspots(results["hotspots"])
