@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|flows] [--against REV] [--json PATH]
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|reach|audit|flows] [--against REV] [--json PATH]
 [--no-hotspots]`.
 
 Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from bench import established, flows, hotspots, importing, kernel, load, rules  # noqa: E402
+from bench import audit, established, hotspots, importing, kernel, load, reach, rules  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
@@ -168,6 +168,38 @@ def print_import(r: dict) -> None:
           f"({r['total_s']:.2f} s, {r['peak_mib']:,.0f} MiB at {r['largest_enis']:,} ENIs)")
 
 
+def print_reach(r: dict) -> None:
+    one, grid = r["one_reach"], r["matrix"]
+    print(f"\n== vpclab reach on a synthetic snapshot ({r['port']}) ==\n")
+    print(f"   {one['snapshot_enis']:,} ENIs: load {one['load_s']:.2f} s, engine {one['engine_s']:.2f} s, "
+          f"then {one['all']['n']} distinct questions (fixes included), first {one['first_question_ms']:.1f} ms")
+    rows = [[kind, v["n"], f"{v['median_ms']:.2f}", f"{v['p90_ms']:.2f}", f"{v['max_ms']:.2f}"]
+            for kind, v in [*one["by_kind"].items(), ("all", one["all"])]]
+    print(_table(["question", "n", "median ms", "p90 ms", "max ms"], rows))
+    verdict = "MET" if one["meets_target"] else "NOT MET"
+    print(f"   target: every question under {one['target_ms']:g} ms after load: {verdict}")
+    how = "extrapolated from " + f"{grid['pairwise_pairs_timed']:,} pairs" if grid["pairwise_extrapolated"] else "all pairs"
+    print(f"\n   matrix over {grid['enis']:,} ENIs ({grid['classes']} classes, {grid['class_pairs']:,} class pairs, "
+          f"{grid['full_reach_questions']:,} full reach questions): {grid['matrix_s']:.2f} s; pair by pair "
+          f"({grid['eni_pairs']:,} pairs, {how}): {grid['pairwise_all_pairs_s']:,.1f} s ({grid['speedup']:g}×); "
+          f"answers differing: {grid['answers_differing']}")
+    verdict = "MET" if grid["meets_target"] else "NOT MET"
+    print(f"   target: the matrix under {grid['target_s']:g} s: {verdict}")
+
+
+def print_audit(r: dict) -> None:
+    print(f"\n== vpclab audit on a synthetic snapshot ({r['enis']:,} ENIs, {r['snapshot']['security_groups']:,} groups, "
+          f"{r['snapshot']['sg_rules']:,} rules) ==\n")
+    print(f"   read {r['read_s']:.2f} s, engine {r['engine_s']:.2f} s, checks {r['audit_s'] - r['engine_s']:.2f} s; "
+          f"{r['findings_total']:,} findings; peak {r['peak_mib']:,.0f} MiB")
+    rows = [[check, f"{seconds:.2f}", _n(r["findings"][check])] for check, seconds in r["checks_s"].items()]
+    print(_table(["check", "s", "findings"], rows))
+    print(f"   rendering: JSON {r['render_json_s']:.2f} s ({r['json_mib']:.1f} MiB), SARIF {r['render_sarif_s']:.2f} s "
+          f"({r['sarif_mib']:.1f} MiB)")
+    verdict = "MET" if r["meets_target"] else "NOT MET"
+    print(f"   target: read + audit under {r['target_s']:g} s: {verdict} ({r['total_s']:.2f} s)")
+
+
 def print_flows(r: dict) -> None:
     print(f"\n== Flow logs: {r['records']:,} v5 records, {r['files']} gzip files ({r['gzip_mib']:,.0f} MiB), "
           f"median of {r['rounds']} ==\n")
@@ -186,7 +218,7 @@ def print_flows(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
-    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "flows"],
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "reach", "audit", "flows"],
                         action="append", help="run only these sections (repeatable); the results file keeps the others")
     parser.add_argument("--against", metavar="REV", help="import section: also import the same snapshots with a git "
                         "revision's src/ (in the first round only), for a before/after ratio")
@@ -198,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.json is None:
         args.json = QUICK_JSON if args.quick else DEFAULT_JSON
-    selected = args.only or ["established", "rules", "load", "import", "flows", "kernel"] + (
+    selected = args.only or ["established", "rules", "load", "import", "flows", "reach", "audit", "kernel"] + (
         [] if args.no_hotspots else ["hotspots"])
 
     import vpclab
@@ -224,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     if "import" in selected:
         results["import"] = importing.run(args.quick, args.against)
         print_import(results["import"])
+    if "reach" in selected:
+        results["reach"] = reach.run(args.quick)
+        print_reach(results["reach"])
+    if "audit" in selected:
+        results["audit"] = audit.run(args.quick)
+        print_audit(results["audit"])
     if "flows" in selected:
         results["flows"] = flows.run(args.quick)
         print_flows(results["flows"])
