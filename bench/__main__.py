@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:  # run from a checkout without installing: prefer the working tree
     sys.path.insert(0, str(ROOT / "src"))
 
-from bench import audit, established, hotspots, importing, kernel, load, reach, rules  # noqa: E402
+from bench import audit, established, flows, hotspots, importing, kernel, load, reach, rules  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
