@@ -30,8 +30,11 @@ def hop_reason(step: Step) -> str:
         return text + ("; the reply, judged by the rules" if role == "response" else "; a tracked flow opens")
     if step.code == codes.CONNTRACK_MATCH and step.flow is None:
         opener = step.facts.get("opened_by")
-        by = f" ({cited(opener)} admitted it {step.facts.get('opened_at', '')})" if opener is not None else ""
-        return f"the reply of the tracked flow{by}: the ENI's conntrack entry lets it in whatever the rules say"
+        if opener is None:
+            return ("the reply, as if the forward path passed: the conntrack entry the request would open lets it "
+                    "through whatever the rules say")
+        return (f"the reply of the tracked flow ({cited(opener)} admitted the request {step.facts.get('opened_at', '')}"
+                "): the ENI's conntrack entry lets it through whatever the rules say")
     if step.code == "ROUTE_MISSES_DESTINATION":
         f = step.facts
         via = f" ({f['destination']} → {f['target']})" if f.get("target") else ""
