@@ -30,7 +30,9 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
     """The whole run: findings, the checks that ran (with their metadata and counts), totals per severity."""
     return {"snapshot": result.snapshot, "kind": result.kind,
             "findings": [finding_dict(f) for f in result.findings],
-            "checks_run": [check_dict(c, result) for c in result.checks], "summary": result.counts()}
+            "checks_run": [check_dict(c, result) for c in result.checks], "summary": result.counts(),
+            "warnings": [{"where": str(w.origin) if w.origin else "", "message": f"{w.field}: {w.message}"
+                          if w.field else w.message} for w in result.warnings]}
 
 
 def render(result: AuditResult, threshold: Severity | None = None) -> RenderableType:
@@ -54,6 +56,9 @@ def render(result: AuditResult, threshold: Severity | None = None) -> Renderable
         if f.fix.cli:
             block.append(f"\n  $ {f.fix.cli}", style="dim green")
         parts.append(block)
+    if result.warnings:
+        parts.append(Text(f"{len(result.warnings)} warning(s) while reading the snapshot: `vpclab import "
+                          f"{result.snapshot}` lists them", style="yellow"))
     counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n) or "nothing found"
     line = Text(f"findings: {counts}")
     if threshold is not None:

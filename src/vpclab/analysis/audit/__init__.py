@@ -22,7 +22,7 @@ def audit(found: AuditInput, checks: Iterable[Check] = CHECKS) -> AuditResult:
     chosen = tuple(checks)
     with collector_paused():  # many small acyclic objects (answers, findings) on a big heap
         findings = tuple(f for check in chosen for f in check.run(ctx))
-    return AuditResult(found.path, found.snapshot.kind, findings, chosen)
+    return AuditResult(found.path, found.snapshot.kind, findings, chosen, tuple(found.snapshot.warnings))
 
 
 def audit_path(path: str | Path, checks: Iterable[Check] = CHECKS) -> AuditResult:

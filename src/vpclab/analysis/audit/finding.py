@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from vpclab.errors import Origin
+from vpclab.errors import Origin, Problem
 
 if TYPE_CHECKING:
     from vpclab.analysis.audit.context import Context
@@ -83,6 +83,7 @@ class AuditResult:
     kind: str
     findings: tuple[Finding, ...]
     checks: tuple[Check, ...]
+    warnings: tuple[Problem, ...] = ()  # what the importer skipped or guessed while reading the snapshot
 
     def failing(self, threshold: Severity) -> tuple[Finding, ...]:
         """The findings at or above `threshold` (never `info` ones)."""

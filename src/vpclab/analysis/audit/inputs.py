@@ -92,8 +92,8 @@ def read_input(path: str | Path) -> AuditInput:
 
 def _checked(found: AuditInput) -> AuditInput:
     network = found.network
-    if not network.vpc_hosts() and not network.security_groups and not any(
-            a.ingress or a.egress for a in network.nacls.values()):
+    written_nacls = len(network.nacls) - found.snapshot.added_defaults.get("default_nacls", 0)
+    if not network.vpc_hosts() and not network.security_groups and written_nacls <= 0:
         raise InputError([Problem("", "the snapshot holds no ENI, security group or network ACL: nothing to audit "
                                       "(expected describe outputs such as SecurityGroups.json, NetworkInterfaces.json)",
                                   Origin(found.path))])
