@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from vpclab.analysis.reach import Hop, ReachAnswer, address_text
+from vpclab.analysis.reach import Hop, ReachAnswer
 from vpclab.engine.packet import Packet
 from vpclab.engine.verdict import RuleRef
 from vpclab.model.protocols import protocol_name
 from vpclab.model.rules import NaclEntry, SgRule
+
+
+def address_text(address: object) -> str:
+    """An address as text (IPv4 or IPv6, from an address object or its integer)."""
+    return str(ipaddress.ip_address(address))  # type: ignore[arg-type]
 
 
 def rule_data(ref: RuleRef | None) -> dict[str, Any] | None:
