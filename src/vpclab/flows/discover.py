@@ -51,6 +51,7 @@ class Sources:
     cloudwatch: list[tuple[str, str]] = field(default_factory=list)  # (file, "events" | "logEvents" | "lines")
     problems: list[Problem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    shown: dict[str, str] = field(default_factory=dict)  # absolute path (what engines report) -> as the user named it
 
     @property
     def files(self) -> list[str]:
@@ -101,6 +102,7 @@ def discover(paths: list[Path], default_fields: tuple[str, ...]) -> Sources:
             sources.problems.append(Problem(str(given), 0, "folder holds no flow-log file (expected *.log, *.log.gz, "
                                             "*.parquet or CloudWatch *.json, any nesting)", True))
         for path in files:
+            sources.shown[str(path.resolve())] = str(path)
             _classify(path.resolve(), sources, groups, default_fields)
     sources.text = list(groups.values())
     return sources

@@ -5,7 +5,7 @@ Python handles files and a few dozen result rows; every record stays inside the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,8 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
         runner.view("known_addresses", sql.known_addresses(known_addresses or []))
         runner.materialize("flow_rows", sql.ROWS)
         answers = sql.split_summary(runner.rows(sql.SUMMARY))
-        examples = _examples(runner, registered, answers["malformed"])
+        examples = [replace(p, file=sources.shown.get(p.file, p.file))
+                    for p in _examples(runner, registered, answers["malformed"])]
         summary = build_summary(runner, sources, answers, examples)
     except BaseException:
         runner.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vpclab.flows.discover import Problem, Sources
@@ -102,6 +102,7 @@ def build_summary(engine: Any, sources: Sources, answers: dict[str, list[tuple[A
     by_field: dict[str, int] = {}
     for file, bad, n in answers["malformed"]:
         path = engine.path(str(file))
+        path = sources.shown.get(path, path)
         by_file[path] = by_file.get(path, 0) + _int(n)
         by_field[str(bad)] = by_field.get(str(bad), 0) + _int(n)
     enis = sorted(((_label(e), _int(r), _int(nd), _int(sk)) for e, r, nd, sk in answers["enis"]),
@@ -110,9 +111,10 @@ def build_summary(engine: Any, sources: Sources, answers: dict[str, list[tuple[A
     packets, byte_count = answers["traffic"][0] if answers["traffic"] else (0, 0)
     return FlowSummary(
         engine=engine.name,
-        files=sources.files,
+        files=[sources.shown.get(f, f) for f in sources.files],
         skipped=sources.skipped,
-        problems=sorted(sources.problems, key=lambda p: (p.file, p.line)),
+        problems=sorted((replace(p, file=sources.shown.get(p.file, p.file)) for p in sources.problems),
+                        key=lambda p: (p.file, p.line)),
         kinds=kinds,
         by_version={_label(v): _int(n) for v, n in sorted(answers["versions"], key=lambda t: _label(t[0]))},
         by_action=sorted((_label(v), _label(a), _int(n)) for v, a, n in answers["actions"]),
