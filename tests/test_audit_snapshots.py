@@ -194,3 +194,19 @@ def test_a_missing_path_is_refused(tmp_path: Path) -> None:
 
 def test_severities_order() -> None:
     assert [s.rank for s in (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH)] == [0, 1, 2, 3]
+
+
+def test_terraform_groups_open_to_anywhere_on_no_eni_are_no_exposure() -> None:
+    """regula's ingress-anywhere fixture (../shared/data/terraform): five groups admitting 0.0.0.0/0, none attached to
+    anything — the scanners flag each (peers.md §3, prowler #2069); evaluated, they expose nothing and are unused.
+    The SARIF locates each in the Terraform document by its resource address."""
+    path = shared("terraform", "regula-ingress-anywhere.json")
+    result = audit_path(path)
+    assert {f.check for f in result.findings} == {"sg-unused"}
+    log = to_sarif(result)
+    jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(log)
+    for item in log["runs"][0]["results"]:
+        (location,) = item["locations"]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == "regula-ingress-anywhere.json"
+        assert location["logicalLocations"][0]["fullyQualifiedName"].startswith("aws_security_group.")
+        assert location["logicalLocations"][0]["kind"] == "resource"
