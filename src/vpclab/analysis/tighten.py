@@ -435,6 +435,12 @@ def _row_counts(run: FlowRun) -> dict[str, int]:
     return out
 
 
+def _unknown_enis(run: FlowRun, network: Network) -> dict[str, int]:
+    """The ENIs of the logs the snapshot does not hold, with their records (their traffic cannot be used)."""
+    got = run.engine.rows("SELECT eni, SUM(records) FROM flow_rows GROUP BY eni")
+    return {e: int(n or 0) for e, n in sorted(got) if e not in network.hosts or network.hosts[e].internet}
+
+
 def tighten(network: Network, run: FlowRun, options: TightenOptions | None = None, snapshot: str = "") -> TightenResult:
     """The proposal for every group carried by an ENI the logs show, and the NACL entries its traffic needs."""
     options = options or TightenOptions()
@@ -454,7 +460,7 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
     summary = {
         "engine": run.engine.name, "records": run.summary.records, **counts, "needs": collector.count,
         "enis_in_logs": run.summary.eni_count, "enis_tightened": len(collector.logged),
-        "enis_not_in_snapshot": dict(sorted(collector.unknown_enis.items())),
+        "enis_not_in_snapshot": _unknown_enis(run, network),
         "groups": len(groups),
         "rules_today": sum(len(network.security_groups[g.group].rules(d)) for g in groups for d in Direction),
         "rules_proposed": sum(len(g.ingress) + len(g.egress) for g in groups),
