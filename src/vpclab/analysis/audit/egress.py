@@ -95,7 +95,7 @@ def _needs(ctx: Context, gid: str, sender: Host, rules: list[tuple[str, SgRule]]
             continue
         seen.add(key)
         proto = rule.protocol if rule.protocol in (TCP, UDP) else TCP
-        port = rule.ports.first if rule.protocol in (TCP, UDP) else (22 if rule.protocol == ALL else None)
+        port = rule.ports.first if rule.protocol in (TCP, UDP) else (443 if rule.protocol == ALL else None)
         if port is None:
             continue
         answer = ctx.reach(sender, receivers[0], proto, port)
