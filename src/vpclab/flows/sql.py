@@ -230,66 +230,68 @@ HAVING COUNT(*) = 1 OR SUM(CASE WHEN {private} THEN 1 ELSE 0 END) = 1
 
 
 ROWS = """
-SELECT eni, direction, direction_evidence, protocol, local_addr,
-       CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
-            WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
-       peer_addr,
-       CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
-            WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END AS peer_port,
-       action, initiator, initiator_evidence,
-       SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
-       COUNT(DISTINCT conn) AS connections,
-       MIN(first_start) AS first_seen, MAX(last_end) AS last_seen,
+SELECT eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action, initiator,
+       initiator_evidence, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
+       COUNT(*) AS connections, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
        MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max
 FROM (
-  SELECT e.*,
-         CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN local_port
-              WHEN initiator = 'peer' AND proto IN (6, 17) THEN peer_port END AS client_port
+  SELECT eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
+         initiator, initiator_evidence, lo_addr, lo_port, hi_addr, hi_port,
+         SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
+         MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port
   FROM (
-    SELECT s.*,
-           CASE WHEN init_side IS NULL THEN 'unknown'
-                WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
-           init_evidence AS initiator_evidence,
-           CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
-           CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
-           CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
-           CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
-           CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
+    SELECT e.eni, e.direction, e.direction_evidence, e.protocol, e.local_addr, e.peer_addr, e.action, e.initiator,
+           e.initiator_evidence, e.lo_addr, e.lo_port, e.hi_addr, e.hi_port, e.packets, e.bytes, e.records,
+           e.first_start, e.last_end,
+           CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
+                WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
+           CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
+                WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END AS peer_port,
+           CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN local_port
+                WHEN initiator = 'peer' AND proto IN (6, 17) THEN peer_port END AS client_port
     FROM (
-      SELECT p.*, i.init_side, i.init_evidence,
-             concat(p.lo_addr, ' ', CAST(p.lo_port AS STRING), ' ', p.hi_addr, ' ', CAST(p.hi_port AS STRING)) AS conn,
-             CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
-                  WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
-                  WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
-                  ELSE 'unknown' END AS direction,
-             CASE WHEN p.flow_direction IS NOT NULL THEN 'flow-direction'
-                  WHEN ks.addr IS NOT NULL OR kd.addr IS NOT NULL THEN 'eni-address'
-                  WHEN l.addr = p.srcaddr OR l.addr = p.dstaddr THEN 'inferred-address'
-                  ELSE 'unknown' END AS direction_evidence,
-             CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
-                  WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
-                  WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
-      FROM endpoints p
-      JOIN inferred i
-        ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
-       AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
-      LEFT JOIN local_addresses l ON l.eni = p.eni
-      LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
-      LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
-    ) s
-  ) e
-) x
-GROUP BY eni, direction, direction_evidence, protocol, local_addr,
-         CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
-              WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END,
-         peer_addr,
-         CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
-              WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END,
-         action, initiator, initiator_evidence
+      SELECT s.*,
+             CASE WHEN init_side IS NULL THEN 'unknown'
+                  WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
+             init_evidence AS initiator_evidence,
+             CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
+             CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
+             CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
+             CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
+             CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
+      FROM (
+        SELECT p.*, i.init_side, i.init_evidence,
+               CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
+                    WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
+                    WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
+                    ELSE 'unknown' END AS direction,
+               CASE WHEN p.flow_direction IS NOT NULL THEN 'flow-direction'
+                    WHEN ks.addr IS NOT NULL OR kd.addr IS NOT NULL THEN 'eni-address'
+                    WHEN l.addr = p.srcaddr OR l.addr = p.dstaddr THEN 'inferred-address'
+                    ELSE 'unknown' END AS direction_evidence,
+               CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
+                    WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
+                    WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
+        FROM endpoints p
+        JOIN inferred i
+          ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
+         AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
+        LEFT JOIN local_addresses l ON l.eni = p.eni
+        LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
+        LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
+      ) s
+    ) e
+  ) x
+  GROUP BY eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
+           initiator, initiator_evidence, lo_addr, lo_port, hi_addr, hi_port
+) c
+GROUP BY eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
+         initiator, initiator_evidence
 """
 """Stage 4, the aggregate: one row per (ENI, direction, protocol, local address and port, peer address, peer port
-or 'ephemeral', action, initiator), with packets, bytes, records, connections, first/last seen and the client port
-range (so a NACL's stateless return rule can be judged on the row)."""
+or 'ephemeral', action, initiator), with packets, bytes, records, connections (an inner GROUP BY per connection:
+cheaper than COUNT DISTINCT), first/last seen and the client port range (so a NACL's stateless return rule can be
+judged on the row)."""
 
 ROW_COLUMNS = ("eni", "direction", "direction_evidence", "protocol", "local_addr", "local_port", "peer_addr",
                "peer_port", "action", "initiator", "initiator_evidence", "packets", "bytes", "records",
