@@ -381,7 +381,7 @@ def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
 
         typer.echo(json.dumps(to_sarif(result), indent=1))
     else:
-        out.print(audit_report.render(result, threshold), soft_wrap=False)
+        out.print(audit_report.render(result, threshold), soft_wrap=True)
     if result.failing(threshold):
         raise typer.Exit(1)
 
