@@ -353,3 +353,26 @@ def test_an_internet_route_to_another_vpcs_private_address_delivers_to_no_one() 
     answer = ask(network_of("pybatfish-hybrid-cloud"), "10.20.1.207", "10.40.2.80")
     assert blockers(answer) == {("forward", "ROUTE_MISSES_DESTINATION", "vpc-router")}
     assert answer.blockers[0].fix is not None and "create-vpc-peering-connection" in answer.blockers[0].fix.cli
+
+
+# ---- a lab file is a snapshot too: IPv6 on the dual-stack lab ---------------------------------------------
+
+
+def test_ipv6_questions_on_the_dual_stack_lab() -> None:
+    """src/vpclab/lab/builtin/dual-stack.yaml, whose steps the simulator checks: web-acl's IPv6 entries cover only
+    tcp 443 (and ICMPv6), and sg-web admits SSH from the VPC's IPv4 block only, so SSH over IPv6 meets two blockers
+    at once (aws-semantics.md §3.1: IPv4 and IPv6 entries are independent; §1.1); HTTPS over IPv6 passes, from the
+    internet too (IPv6 needs no translation, aws-routing-terraform.md §2); the app subnet has no route to ::/0."""
+    from vpclab.lab.catalog import builtin_labs
+
+    lab = next(lab for lab in builtin_labs() if lab.name == "dual-stack")
+    network = lab.network
+    ssh = ask(network, "app", "2001:db8:0:2::20")
+    assert blockers(ssh) == {("forward", codes.SUBNET_ACL_RESTRICTION, "web-acl"),
+                             ("forward", codes.ENI_SG_RULES_MISMATCH, "sg-web")}
+    assert ssh.src.address.version == 6  # app answers from its IPv6 address
+    assert ask(network, "app", "2001:db8:0:2::20", TCP, 443).reachable
+    assert ask(network, "2001:db8:ffff::10", "2001:db8:0:2::20", TCP, 443).reachable
+    assert blockers(ask(network, "2001:db8:ffff::10", "2001:db8:0:1::10")) == {
+        ("forward", codes.NO_ROUTE_TO_DESTINATION, "vpc-router")}
+    assert ask(network, "app", "web").reachable  # over IPv4, SSH from 198.18.0.0/16

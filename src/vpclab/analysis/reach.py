@@ -17,7 +17,6 @@ first port of each such segment, and it is reachable only if every port of the r
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field, replace
 
 from typing import TYPE_CHECKING
@@ -525,10 +524,6 @@ def gate(engine: Engine, component: str, where: str, direction: Direction, p: Pa
 
 def _ranges(spans: list[tuple[int, int]]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
-
-
-def address_text(address: IPAddress) -> str:
-    return str(ipaddress.ip_address(address))
 
 
 @dataclass(frozen=True, slots=True)
