@@ -6,7 +6,6 @@ finding is what the engine decides on them, never what a rule looks like.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from netbuild import build
 from vpclab.analysis.audit import CHECKS_BY_ID, AuditInput, AuditResult, Severity, audit

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from vpclab.analysis.audit.commands import revoke
-from vpclab.analysis.audit.context import EGRESS, INGRESS, Context
+from vpclab.analysis.audit.context import EGRESS, Context
 from vpclab.analysis.audit.evidence import path_data
 from vpclab.analysis.audit.finding import Check, Finding, Fix, Severity
 from vpclab.analysis.endpoints import Endpoint

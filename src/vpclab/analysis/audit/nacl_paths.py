@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from vpclab.analysis.audit.commands import free_number, nacl_allow
 from vpclab.analysis.audit.context import EGRESS, INGRESS, Context
 from vpclab.analysis.audit.evidence import packet_data, path_data, rule_data
-from vpclab.analysis.audit.finding import Check, Finding, Fix, Severity
+from vpclab.analysis.audit.finding import Check, Finding, Fix
 from vpclab.analysis.reach import ReachAnswer
 from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.packet import Packet

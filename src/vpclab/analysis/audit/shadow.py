@@ -124,7 +124,7 @@ def _coverer(item: MatchItem, items: list[MatchItem], i: int, policy: SgPolicy, 
 
 
 def _sg_finding(check: Check, gid: str, direction: object, number: int, rule: SgRule, by: RuleRef,
-                unions: int) -> Finding:  # noqa: PLR0913
+                unions: int) -> Finding:
     where = "its group" if by.owner == gid else f"group {by.owner}, carried with it"
     scope = f"on every one of the {unions} sets of groups its ENIs carry" if unions else "(the group is on no ENI)"
     covering = by.rule.text(by.direction) if isinstance(by.rule, SgRule) else ""
