@@ -139,6 +139,22 @@ def test_narrowed_egress_is_no_finding() -> None:
     assert run(web({"g": {"ingress": [SSH_WORLD], "egress": egress}}), "egress-open-unneeded").findings == ()
 
 
+def test_every_tcp_port_to_the_world_is_open_egress_too() -> None:
+    """Not only `all traffic`: tcp 0-65535 to 0.0.0.0/0 admits every TCP connection (the engine's all-ports fact)."""
+    egress = [{"proto": "tcp", "ports": "0-65535", "cidr": "0.0.0.0/0"}]
+    found = run(web({"g": {"ingress": [], "egress": egress}}), "egress-open-unneeded").findings
+    assert [(f.resource, f.evidence["rule"]["rule"]) for f in found] == [("g", "tcp 0-65535 to 0.0.0.0/0")]
+
+
+def test_the_rule_the_engine_admits_with_is_the_one_cited() -> None:
+    """Two groups on one ENI both open egress: the engine admits with the first group's rule; the second group's
+    copy is left to sg-redundant-rule."""
+    groups = {"g": {"ingress": []}, "h2": {"ingress": []}}
+    network = build(groups, {"h": {"subnet": "web", "ip": "198.18.1.10", "public_ip": "198.51.100.10",
+                                   "security_groups": ["g", "h2"]}}, PUBLIC)
+    assert [f.resource for f in run(network, "egress-open-unneeded").findings] == ["g"]
+
+
 def test_open_egress_on_a_group_on_no_eni_is_no_finding() -> None:
     network = web({"g": {"ingress": [], "egress": []}, "spare": {"ingress": []}})
     assert run(network, "egress-open-unneeded").findings == ()

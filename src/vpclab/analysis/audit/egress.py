@@ -4,7 +4,9 @@ rule only for connections it starts; replies leave by connection tracking).
 The snapshot cannot say what an ENI starts — flow logs can, so the fix is `vpclab tighten` with them — but it shows
 some needs: other groups' ingress rules that admit this group, each checked with a real reach. Severity follows
 what the open rule allows, by reach from the ENI to `internet` on a port nothing needs: medium when that path is
-open (anything can leave), low when the route or a NACL already keeps it inside.
+open (anything can leave), low when the route or a NACL already keeps it inside. "Open to everything" is the
+engine's compiled fact (`SgPolicy.all_ports_world`: one rule admits every port to 0.0.0.0/0), and the rule cited is
+the one the engine admits the probe with.
 A group on no ENI sends nothing and is not reported here (see `sg-unused`).
 """
 
@@ -15,13 +17,15 @@ from collections.abc import Iterator
 
 from vpclab.analysis.audit.commands import revoke
 from vpclab.analysis.audit.context import EGRESS, Context
-from vpclab.analysis.audit.evidence import path_data
+from vpclab.analysis.audit.evidence import path_data, rule_data
 from vpclab.analysis.audit.finding import Check, Finding, Fix, Severity
 from vpclab.analysis.endpoints import Endpoint
 from vpclab.analysis.reach import ReachAnswer
 from vpclab.model.network import Host
 from vpclab.model.protocols import ALL, TCP, UDP, protocol_name
-from vpclab.model.rules import CidrPeer, GroupPeer, SgRule
+from vpclab.engine.matcher import lowest_bit
+from vpclab.engine.verdict import RuleRef
+from vpclab.model.rules import GroupPeer, SgRule
 
 #: the port an exfiltration probe uses: one no ENI of a well-kept network needs to open to the internet
 PROBE_PORT = 4444
@@ -29,38 +33,42 @@ PROBE_PORT = 4444
 MAX_NEEDS = 20
 
 
-def open_rules(rules: tuple[SgRule, ...]) -> list[tuple[int, SgRule]]:
-    """Egress rules that allow every port of all traffic, TCP or UDP to 0.0.0.0/0 or ::/0 (with their number)."""
-    return [(n, r) for n, r in enumerate(rules, start=1) if isinstance(r.peer, CidrPeer) and r.peer.is_world
-            and (r.protocol == ALL or (r.protocol in (TCP, UDP) and r.all_ports))]
-
-
 def run(check: Check, ctx: Context) -> Iterator[Finding]:
+    """For each set of groups ENIs carry: does its compiled egress policy admit every TCP or UDP port to 0.0.0.0/0
+    (`SgPolicy.all_ports_world`, the engine's own fact)? Then the rule the engine admits an outbound probe with is
+    the open one; it is reported once for its group with every ENI it opens."""
     referenced = _references(ctx)
     outward: dict[tuple[object, ...], ReachAnswer] = {}
-    for gid, group in ctx.network.security_groups.items():
-        members = ctx.members.get(gid, [])
-        found = open_rules(group.egress)
-        if not members or not found:
+    opened: dict[RuleRef, list[Host]] = {}
+    for union, hosts in ctx.unions.items():
+        policy = ctx.engine.sg_policy(hosts[0].name, EGRESS)
+        if not (policy.all_ports_world(4, TCP) or policy.all_ports_world(4, UDP)):
             continue
+        proto = TCP if policy.all_ports_world(4, TCP) else UDP
+        mask = policy.index.match(4, proto, int(ctx.standin), PROBE_PORT)
+        if mask:
+            opened.setdefault(policy.rules[lowest_bit(mask)], []).extend(hosts)
+    for ref, members in opened.items():
+        rule = ref.rule
+        assert isinstance(rule, SgRule)
+        gid, number = ref.owner, ref.number
+        group = ctx.network.security_groups[gid]
         answers = [_outward(ctx, host, outward) for host in members]
         leaving = [a for a in answers if a.reachable]
         needs = _needs(ctx, gid, members[0], referenced.get(gid, []))
-        for number, rule in found:
-            severity = Severity.MEDIUM if leaving else Severity.LOW
-            sample = leaving[0] if leaving else answers[0]
-            shown = "; ".join(n["text"] for n in needs) or "none (no other group's rule admits it)"
-            message = (f"{gid} egress rule {number} ({rule.text(EGRESS)}) lets its {len(members)} ENI(s) open any "
-                       + ("connection to the internet" if leaving else "connection the route allows (not the "
-                          "internet today)") + f"; what the snapshot shows they need: {shown}")
-            evidence = {"group": gid, "enis": [h.name for h in members], "rule": rule.text(EGRESS),
-                        "probe": path_data(sample), "needs": needs,
-                        "enis_reaching_internet": sum(1 for a in answers if a.reachable)}
-            keep = f" (keep at least: {shown})" if needs else ""
-            fix = Fix(f"run `vpclab tighten SNAPSHOT --flows FLOWS` with these ENIs' VPC Flow Logs to derive the "
-                      f"egress they initiate, then replace this rule with it{keep}",
-                      revoke(gid, EGRESS, rule))
-            yield check.finding(gid, message, evidence, rule.origin or group.origin, fix, severity)
+        severity = Severity.MEDIUM if leaving else Severity.LOW
+        sample = leaving[0] if leaving else answers[0]
+        shown = "; ".join(n["text"] for n in needs) or "none (no other group's rule admits it)"
+        message = (f"{gid} egress rule {number} ({rule.text(EGRESS)}) lets {len(members)} ENI(s) open any "
+                   + ("connection to the internet" if leaving else "connection the route allows (not the "
+                      "internet today)") + f"; what the snapshot shows they need: {shown}")
+        evidence = {"group": gid, "enis": [h.name for h in members], "rule": rule_data(ref),
+                    "probe": path_data(sample), "needs": needs,
+                    "enis_reaching_internet": sum(1 for a in answers if a.reachable)}
+        keep = f" (keep at least: {shown})" if needs else ""
+        fix = Fix(f"run `vpclab tighten SNAPSHOT --flows FLOWS` with these ENIs' VPC Flow Logs to derive the "
+                  f"egress they initiate, then replace this rule with it{keep}", revoke(gid, EGRESS, rule))
+        yield check.finding(gid, message, evidence, rule.origin or group.origin, fix, severity)
 
 
 def _outward(ctx: Context, host: Host, cache: dict[tuple[object, ...], ReachAnswer]) -> ReachAnswer:
