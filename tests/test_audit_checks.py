@@ -143,7 +143,7 @@ def test_every_tcp_port_to_the_world_is_open_egress_too() -> None:
     """Not only `all traffic`: tcp 0-65535 to 0.0.0.0/0 admits every TCP connection (the engine's all-ports fact)."""
     egress = [{"proto": "tcp", "ports": "0-65535", "cidr": "0.0.0.0/0"}]
     found = run(web({"g": {"ingress": [], "egress": egress}}), "egress-open-unneeded").findings
-    assert [(f.resource, f.evidence["rule"]["rule"]) for f in found] == [("g", "tcp 0-65535 to 0.0.0.0/0")]
+    assert [(f.resource, f.evidence["rule"]["rule"]) for f in found] == [("g", "tcp all ports to 0.0.0.0/0")]
 
 
 def test_the_rule_the_engine_admits_with_is_the_one_cited() -> None:
