@@ -164,8 +164,9 @@ def test_no_revocation_grace_for_untracked_short_timeout_or_unreachable_enis() -
     assert run(lab({"g": {"ingress": [HTTP_WORLD]}}), "conntrack-revocation-grace") == []  # untracked: cut at once
     short = {"conntrack": {"tcp_established": 300}}
     assert run(lab({"g": {"ingress": [HTTP_WORLD], "egress": narrow}}, short), "conntrack-revocation-grace") == []
-    private = {"public_ip": None}
-    assert run(lab({"g": {"ingress": [HTTP_WORLD], "egress": narrow}}, private), "conntrack-revocation-grace") == []
+    private = {"public_ip": None}  # nothing outside reaches it: only the informational finding of the tracked rule
+    found = run(lab({"g": {"ingress": [HTTP_WORLD], "egress": narrow}}, private), "conntrack-revocation-grace")
+    assert [f.severity for f in found] == [Severity.INFO]
 
 
 def test_the_whole_audit_runs_on_a_folder(tmp_path: Path) -> None:
@@ -175,3 +176,26 @@ def test_the_whole_audit_runs_on_a_folder(tmp_path: Path) -> None:
     assert [c.id for c in result.checks] == list(CHECKS_BY_ID)
     assert {f.check for f in result.findings} >= {"sg-default-in-use", "egress-open-unneeded"}
     assert all(f.source for f in result.findings)
+
+
+def test_the_second_seed_articles_lab_is_a_revocation_finding() -> None:
+    """"Beating AWS Security Groups" (the built-in lab): testb admits tcp 4321 from 198.18.0.0/16, a tracked flow
+    (not 0.0.0.0/0, §2.2); revoking the rule leaves testa's connection open (§2.4) until idle for 432,000 s (§2.5).
+    Nothing outside reaches testb, so the finding is informational, with the modify-network-interface-attribute fix."""
+    import vpclab.lab.builtin
+
+    path = Path(vpclab.lab.builtin.__file__).parent / "beating-security-groups.yaml"
+    found = [f for f in audit(read_input(path), [CHECKS_BY_ID["conntrack-revocation-grace"]]).findings]
+    (testb,) = [f for f in found if "testb" in f.evidence["enis"]]
+    assert testb.severity is Severity.INFO and testb.evidence["tcp_established_timeouts"] == [432000]
+    assert [r["rule"] for r in testb.evidence["tracked_rules"]] == ["tcp 4321 from 198.18.0.0/16 (the test port)"]
+    assert testb.fix.cli.startswith("aws ec2 modify-network-interface-attribute --network-interface-id testb "
+                                    "--connection-tracking-specification TcpEstablishedTimeout=")
+
+
+def test_untracked_rules_are_not_listed_as_outliving_revocation() -> None:
+    """tcp 80 from 0.0.0.0/0 with all egress is untracked (cut at once); tcp 22 from a /8 on the same ENI is not."""
+    network = lab({"g": {"ingress": [HTTP_WORLD, {"proto": "tcp", "ports": 22, "cidr": "10.0.0.0/8"}]}},
+                  {"public_ip": None})
+    (found,) = run(network, "conntrack-revocation-grace")
+    assert [r["rule"] for r in found.evidence["tracked_rules"]] == ["tcp 22 from 10.0.0.0/8"]

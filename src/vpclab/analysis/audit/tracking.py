@@ -15,7 +15,7 @@ from vpclab.analysis.audit.commands import conntrack_timeout
 from vpclab.analysis.audit.context import EGRESS, INGRESS, Context
 from vpclab.analysis.audit.evidence import packet_data, path_data, rule_data
 from vpclab.analysis.audit.exposure import exposed
-from vpclab.analysis.audit.finding import Check, Finding, Fix
+from vpclab.analysis.audit.finding import Check, Finding, Fix, Severity
 from vpclab.engine.packet import Packet
 from vpclab.model.protocols import ALL, TCP, protocol_name
 from vpclab.model.rules import SgRule
@@ -63,7 +63,57 @@ def run_untracked(check: Check, ctx: Context) -> Iterator[Finding]:
 
 
 def run_revocation(check: Check, ctx: Context) -> Iterator[Finding]:
-    """ENIs the internet reaches on a TCP port whose flows are tracked, with a long TCP established timeout."""
+    """Low: ENIs the internet reaches on a TCP port whose flows are tracked, with a long TCP established timeout.
+    Info: for the other ENIs with such a timeout, one finding per set of groups naming the ingress rules whose TCP
+    flows are tracked (the second seed article: testa's connection to testb outlives testb's rule)."""
+    reported: set[str] = set()
+    for finding in _internet_revocation(check, ctx):
+        reported.add(finding.resource)
+        yield finding
+    yield from _tracked_rules(check, ctx, reported)
+
+
+def _tracked_rules(check: Check, ctx: Context, reported: set[str]) -> Iterator[Finding]:
+    for union, hosts in ctx.unions.items():
+        long = [h for h in hosts if h.conntrack.tcp_established > SHORT_TIMEOUT and h.name not in reported]
+        if not long:
+            continue
+        untracked = [m.ports for m in ctx.engine.untracked(long[0].name)
+                     if m.direction is INGRESS and m.role == "first" and m.proto == TCP and m.version == 4]
+        spans = [span for ports in untracked for span in ports]
+        policy = ctx.engine.sg_policy(long[0].name, INGRESS)
+        tracked = [ref for ref in policy.rules if isinstance(ref.rule, SgRule) and ref.rule.protocol in (TCP, ALL)
+                   and not _within_all(ref.rule.ports.first, ref.rule.ports.last, spans)]
+        if not tracked:
+            continue
+        timeouts = sorted({h.conntrack.tcp_established for h in long})
+        names = ", ".join(f"{r.owner} {r.ref} ({r.rule.text(INGRESS)})" for r in tracked[:5])  # type: ignore[union-attr]
+        more = f" and {len(tracked) - 5} more" if len(tracked) > 5 else ""
+        longest = timeouts[-1]
+        yield check.finding(
+            long[0].name if len(long) == 1 else ", ".join(union),
+            f"TCP connections admitted by {names}{more} on {len(long)} ENI(s) are tracked: revoking the rule leaves "
+            f"live ones open until idle for {longest:,} s (the TCP established timeout"
+            f"{', the default' if longest == 432000 else ''})",
+            {"enis": [h.name for h in long], "groups": list(union), "tcp_established_timeouts": timeouts,
+             "tracked_rules": [rule_data(r) for r in tracked]}, tracked[0].origin,
+            Fix("to end them when revoking, close the connections or add a NACL deny (NACLs cut them at once); lower "
+                "the ENIs' TCP established idle timeout (60-432000 s) so they end sooner",
+                conntrack_timeout(long[0].name, PROPOSED_TIMEOUT)), Severity.INFO)
+
+
+def _within_all(first: int, last: int, spans: list[tuple[int, int]]) -> bool:
+    """True when every port of [first, last] lies in `spans` (then its flows are untracked)."""
+    port = first
+    for lo, hi in sorted(spans):
+        if lo <= port <= hi:
+            port = hi + 1
+            if port > last:
+                return True
+    return False
+
+
+def _internet_revocation(check: Check, ctx: Context) -> Iterator[Finding]:
     standin = int(ctx.standin)
     for host in ctx.hosts:
         if not host.security_groups or host.public_ip is None \
