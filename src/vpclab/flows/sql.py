@@ -35,20 +35,21 @@ class InferenceOptions:
     lone_direction: bool = True  # a connection seen in one direction only was initiated by its sender
 
 
-def _int_ok(col: str, sql_type: str) -> str:
-    """A canonical decimal integer: TRY_CAST round-trips (DuckDB rounds '1.5', Spark refuses it; both fail here)."""
-    return f"COALESCE(CAST(TRY_CAST({col} AS {sql_type}) AS STRING) = {col}, FALSE)"
+def _typed(field: Field, i: int) -> str:
+    """The typed column of position i (integers cast once, in the inner SELECT of `normalise`)."""
+    return f"c{i}" if field.sql_type == "STRING" else f"t{i}"
 
 
-def _value(field: Field, col: str) -> str:
-    if field.sql_type == "STRING":
-        return f"CASE WHEN {col} = '-' THEN NULL ELSE {col} END"
-    return f"CASE WHEN {col} = '-' THEN NULL ELSE TRY_CAST({col} AS {field.sql_type}) END"
+def _value(field: Field, i: int) -> str:
+    return f"CASE WHEN c{i} = '-' THEN NULL ELSE {_typed(field, i)} END"
 
 
-def _bad(field: Field, col: str) -> str:
+def _bad(field: Field, i: int) -> str:
+    """A value that is not `-` and not of the field's kind. Integers must be canonical decimals: the cast value
+    printed back equals the text (DuckDB rounds '1.5', Spark refuses it; both fail here)."""
+    col = f"c{i}"
     if field.sql_type != "STRING":
-        return f"({col} <> '-' AND NOT {_int_ok(col, field.sql_type)})"
+        return f"({col} <> '-' AND NOT COALESCE(CAST(t{i} AS STRING) = {col}, FALSE))"
     if field.choices:
         allowed = ", ".join(f"'{c}'" for c in field.choices)
         return f"({col} <> '-' AND {col} NOT IN ({allowed}))"
@@ -66,18 +67,21 @@ def normalise(source: SourceView, keep_raw: bool = False) -> str:
         checks.append(("too-many-fields", "c_extra IS NOT NULL"))
     status = f"c{position['log-status']}" if "log-status" in position else None
     if status:
-        checks.append(("log-status", _bad(BY_NAME["log-status"], status)))
+        checks.append(("log-status", _bad(BY_NAME["log-status"], position["log-status"])))
     # NODATA/SKIPDATA records hold '-' (or anything) elsewhere: only their status is checked (§5.6).
     values_checked = f"({status} IS NULL OR {status} NOT IN ('NODATA', 'SKIPDATA'))" if status else "TRUE"
     dash_terms: list[str] = []
+    casts: list[str] = []
     for field in FIELDS:
         if field.name in position:
-            col = f"c{position[field.name]}"
-            out.append(f"{_value(field, col)} AS {field.column}")
-            bad = _bad(field, col)
+            i = position[field.name]
+            if field.sql_type != "STRING":
+                casts.append(f"TRY_CAST(c{i} AS {field.sql_type}) AS t{i}")
+            out.append(f"{_value(field, i)} AS {field.column}")
+            bad = _bad(field, i)
             if bad and field.name != "log-status":
                 checks.append((field.name, f"{values_checked} AND {bad}"))
-            dash_terms.append(f"CASE WHEN {col} = '-' THEN {1 << DASH_BITS[field.name]} ELSE 0 END")
+            dash_terms.append(f"CASE WHEN c{i} = '-' THEN {1 << DASH_BITS[field.name]} ELSE 0 END")
         else:
             out.append(f"CAST(NULL AS {field.sql_type}) AS {field.column}")
     bad_field = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in checks) + " ELSE NULL END" \
@@ -89,7 +93,8 @@ def normalise(source: SourceView, keep_raw: bool = False) -> str:
         out.extend(f"c{i}" for i in range(len(source.fields)))
         if source.checks_count:
             out.append("c_extra")
-    return f"SELECT {', '.join(out)} FROM {source.view}"
+    inner = ", ".join(["v.*", *casts])
+    return f"SELECT {', '.join(out)} FROM (SELECT {inner} FROM {source.view} v) n"
 
 
 def records(sources: list[SourceView]) -> str:
