@@ -4,7 +4,7 @@
 memory, VmHWM from /proc/self/status): the floor — DuckDB reading the same files with read_csv and grouping them by
 the 5-tuple, ENI and action, nothing else — and `vpclab.flows.read_flows` (discovery, the checks of every field,
 the directed collapse, initiator inference, the aggregate and the summary). The two run round-robin, `rounds`
-times; the median is reported with the ratio to the floor measured in the same run. Spark local (`--engine spark`)
+times (2 by default); the median is reported with the ratio to the floor measured in the same run. Spark local (`--engine spark`)
 runs once on the same files when Java is present.
 """
 
@@ -24,6 +24,7 @@ from bench.flowgen import FORMAT, write_flows
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS, QUICK_RECORDS = 10_000_000, 200_000
 TIMEOUT_S = 3600
+SPARK_TIMEOUT_S = 2400
 
 PEAK = """
 def peak_mib():
@@ -64,9 +65,12 @@ print(json.dumps({"seconds": seconds, "records": summary.records, "rows": summar
 """
 
 
-def _child(code: str, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=TIMEOUT_S,
-                          check=False)
+def _child(code: str, *args: str, timeout: float = TIMEOUT_S) -> dict:
+    try:
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {timeout:.0f} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -75,7 +79,7 @@ def _child(code: str, *args: str) -> dict:
 def run(quick: bool, records: int | None = None, rounds: int | None = None, spark: bool = True) -> dict:
     """Generate, measure, and return the figures (also printed by bench.__main__)."""
     records = records or (QUICK_RECORDS if quick else RECORDS)
-    rounds = rounds or (1 if quick else 3)
+    rounds = rounds or (1 if quick else 2)
     work = Path(tempfile.mkdtemp(prefix="vpclab-flows-"))
     try:
         started = time.perf_counter()
@@ -99,7 +103,7 @@ def run(quick: bool, records: int | None = None, rounds: int | None = None, spar
         if "floor_median_s" in result and "vpclab_median_s" in result:
             result["ratio"] = result["vpclab_median_s"] / result["floor_median_s"]
         if spark and shutil.which("java"):
-            result["spark"] = _child(VPCLAB, str(logs), "spark", str(ROOT / "src"))
+            result["spark"] = _child(VPCLAB, str(logs), "spark", str(ROOT / "src"), timeout=SPARK_TIMEOUT_S)
         else:
             result["spark"] = {"skipped": "no java on PATH" if spark else "not asked"}
         return result
