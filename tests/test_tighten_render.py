@@ -1,0 +1,161 @@
+"""tighten's renderers (pure): Terraform (`aws_vpc_security_group_{ingress,egress}_rule`, `aws_network_acl_rule`),
+CloudFormation (AWS::EC2::SecurityGroupIngress/Egress, NetworkAclEntry), AWS CLI commands, text — checked to parse
+(terraform itself is not installed: an HCL-subset reader stands in) and to say exactly what the proposal holds; and
+`vpclab tighten` bad input at the command line (exit 2, a located message, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flowsynth
+from vpclab.analysis.tighten import TightenOptions, UserPrefixList, tighten
+from vpclab.report import iac
+from vpclab.report.tighten import render, to_dict
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    made = flowsynth.write(tmp_path_factory.mktemp("render"), seed=21)
+    network, run = flowsynth.open_run(made.snapshot, [made.logs])
+    plist = UserPrefixList.parse("pl-0mirrors=198.51.100.0/24")
+    try:
+        return tighten(network, run, TightenOptions(prefix_lists=(plist,)), snapshot=str(made.snapshot))
+    finally:
+        run.close()
+
+
+_BLOCK = re.compile(r'^resource "([a-z_]+)" "([A-Za-z0-9_]+)" \{\n(.*?)\n\}$', re.M | re.S)
+
+
+def _hcl_resources(text: str) -> list[tuple[str, str, dict]]:  # type: ignore[type-arg]
+    """Top-level `resource "T" "N" { key = value }` blocks with JSON-literal values; anything else but comments
+    and blank lines fails."""
+    blocks = [(m.group(1), m.group(2), m.group(3)) for m in _BLOCK.finditer(text)]
+    rest = _BLOCK.sub("", text)
+    assert all(line.startswith("#") or not line.strip() for line in rest.splitlines()), rest
+    out = []
+    for kind, name, body in blocks:
+        attrs = {}
+        for line in body.splitlines():
+            key, sep, value = line.partition("=")
+            assert sep and re.fullmatch(r"\s*[a-z_0-9]+\s*", key), line
+            attrs[key.strip()] = json.loads(value.strip())
+        out.append((kind, name, attrs))
+    return out
+
+
+def test_terraform_has_one_resource_per_proposed_rule_and_entry(result) -> None:  # type: ignore[no-untyped-def]
+    resources = _hcl_resources(iac.terraform(result))
+    names = [(k, n) for k, n, _ in resources]
+    assert len(set(names)) == len(names)
+    rules = [(k, a) for k, _n, a in resources if k.startswith("aws_vpc_security_group_")]
+    assert len(rules) == sum(len(g.ingress) + len(g.egress) for g in result.groups)
+    peers = ("cidr_ipv4", "cidr_ipv6", "referenced_security_group_id", "prefix_list_id")
+    for kind, attrs in rules:
+        assert kind in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
+        assert sum(p in attrs for p in peers) == 1 and attrs["security_group_id"].startswith("sg-")
+        assert attrs["ip_protocol"] in ("tcp", "udp", "icmp", "icmpv6", "-1") or attrs["ip_protocol"].isdigit()
+        assert ("from_port" in attrs) == (attrs["ip_protocol"] != "-1")
+    assert any(a.get("prefix_list_id") == "pl-0mirrors" for _k, a in rules)
+    assert any(a.get("referenced_security_group_id") == "sg-web" for _k, a in rules)
+    entries = [a for k, _n, a in resources if k == "aws_network_acl_rule"]
+    assert len(entries) == sum(len(n.ingress) + len(n.egress) for n in result.nacls)
+    assert all(isinstance(a["egress"], bool) and a["rule_action"] == "allow" and 1 <= a["rule_number"] <= 32766
+               for a in entries)
+
+
+def test_cloudformation_is_a_template_of_typed_resources(result) -> None:  # type: ignore[no-untyped-def]
+    template = json.loads(iac.cloudformation(result))
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"
+    resources = template["Resources"]
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", name) for name in resources)
+    kinds = [r["Type"] for r in resources.values()]
+    groups = sum(len(g.ingress) + len(g.egress) for g in result.groups)
+    assert kinds.count("AWS::EC2::SecurityGroupIngress") + kinds.count("AWS::EC2::SecurityGroupEgress") == groups
+    assert kinds.count("AWS::EC2::NetworkAclEntry") == sum(len(n.ingress) + len(n.egress) for n in result.nacls)
+    for r in resources.values():
+        p = r["Properties"]
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress":
+            assert sum(k in p for k in ("CidrIp", "CidrIpv6", "SourceSecurityGroupId", "SourcePrefixListId")) == 1
+        elif r["Type"] == "AWS::EC2::SecurityGroupEgress":
+            assert sum(k in p for k in ("CidrIp", "CidrIpv6", "DestinationSecurityGroupId",
+                                        "DestinationPrefixListId")) == 1
+        else:
+            assert isinstance(p["Protocol"], int) and isinstance(p["Egress"], bool) and "CidrBlock" in p
+            assert ("PortRange" in p) == (p["Protocol"] in (6, 17))
+    assert len(template["Metadata"]["vpclab"]["remove"]) == sum(len(g.remove) for g in result.groups)
+
+
+def test_cli_authorizes_first_then_revokes(result) -> None:  # type: ignore[no-untyped-def]
+    lines = [line for line in iac.cli(result).splitlines() if line.startswith("aws ")]
+    verbs = [shlex.split(line)[2] for line in lines]
+    sg_verbs = [v for v in verbs if "security-group" in v]
+    assert sg_verbs == sorted(sg_verbs, key=lambda v: v.startswith("revoke"))
+    assert sum(v.startswith("authorize") for v in verbs) == sum(len(g.add) for g in result.groups)
+    assert sum(v.startswith("revoke") for v in verbs) == sum(len(g.remove) for g in result.groups)
+    for line in lines:
+        words = shlex.split(line)
+        if "--ip-permissions" in words:
+            (perm,) = json.loads(words[words.index("--ip-permissions") + 1])
+            assert perm["IpProtocol"] and sum(k in perm for k in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs",
+                                                                 "PrefixListIds")) == 1
+    assert verbs.count("create-network-acl-entry") == sum(len(n.ingress) + len(n.egress) for n in result.nacls)
+
+
+def test_json_and_text_say_the_same(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    data = to_dict(result)
+    console = Console(record=True, width=220)
+    console.print(render(result))
+    text = console.export_text()
+    for group in data["groups"]:
+        assert group["group"] in text
+        for rule in group["add"]:
+            assert set(rule) >= {"proto", "ports", "peer", "flows", "bytes", "last_seen", "direction"}
+            assert rule["peer"] in text
+    assert f"add {data['summary']['add']}, remove {data['summary']['remove']}" in text
+
+
+def vpclab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vpclab", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_tighten_bad_input_exits_2_with_a_located_message(tmp_path: Path) -> None:
+    made = flowsynth.write(tmp_path / "ok", 22)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["tighten", str(tmp_path / "nope"), "--flows", str(made.logs)], "no such file or folder"),
+        (["tighten", str(made.snapshot), "--flows", str(empty)], "no usable flow-log record"),
+        (["tighten", str(made.snapshot), "--flows", str(made.logs), "--prefix-list", "pl-1"],
+         "--prefix-list 'pl-1': expected PL-ID[:WEIGHT]=CIDR"),
+        (["tighten", str(made.snapshot), "--flows", str(made.logs), "--engine", "pandas"], "--engine: 'pandas'"),
+        (["tighten", str(made.snapshot), "--flows", str(made.logs), "--unknown", "guess"], "--unknown: 'guess'"),
+        (["replay", str(made.snapshot), "--flows", str(made.logs), "--proposal", str(tmp_path / "none.json")],
+         "no such file or folder"),
+    ]
+    for args, message in cases:
+        done = vpclab(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    bad_snapshot = tmp_path / "bad.yaml"
+    bad_snapshot.write_text(made.snapshot.read_text().replace("ports: 8080, cidr", "ports: 80800, cidr"))
+    done = vpclab("tighten", str(bad_snapshot), "--flows", str(made.logs))
+    assert done.returncode == 2 and f"{bad_snapshot}:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_several_flow_paths_after_one_flag(tmp_path: Path) -> None:
+    """`--flows A B` (the contract's FLOWS...): both folders are read."""
+    made = flowsynth.write(tmp_path, 23, files=2)
+    files = sorted(made.logs.rglob("*.log.gz"))
+    done = vpclab("tighten", str(made.snapshot), "--flows", str(files[0]), str(files[1]), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["records"] == made.records
