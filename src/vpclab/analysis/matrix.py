@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vpclab.analysis.endpoints import Endpoint
-from vpclab.analysis.reach import ECHO_ID, ReachAnswer, Reacher, blocker_key, gate, reply_to, sg_allows
+from vpclab.analysis.reach import ECHO_ID, ReachAnswer, Reacher, blocker_key, gate, reply_to
+from vpclab.engine.engine import Engine
 from vpclab.engine.packet import SYN, Packet
 from vpclab.model.network import Host, Network
 from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP
@@ -134,8 +135,8 @@ class _Shape:
     where, direction), the route steps that decide alike for all of them, and the reply's source ports to check.
     `cell` is set when no gate is on the path (the route decides alone): the same answer for every pair."""
 
-    forward: tuple[tuple[str, str, Direction | None, tuple[object, ...]], ...]
-    ret: tuple[tuple[str, str, Direction | None, tuple[object, ...]], ...]
+    forward: tuple[tuple[str, str, Direction | None, object], ...]  # (kind, where, direction, its text | fixed)
+    ret: tuple[tuple[str, str, Direction | None, object], ...]
     sports: list[int]
     cell: Cell | None = None
 
@@ -146,9 +147,9 @@ def _shape(answer: ReachAnswer, src: str, sports: list[int]) -> _Shape:
         for h in hops:
             step = h.step
             if step.component == "sg" and path == "forward":
-                out.append(("sg", "src" if step.host == src else "dst", Direction(step.direction), ()))
+                out.append(("sg", "src" if step.host == src else "dst", Direction(step.direction), step.direction))
             elif step.component == "nacl" and step.decision != "info":
-                out.append(("nacl", step.facts["subnet"], Direction(step.direction), ()))
+                out.append(("nacl", step.facts["subnet"], Direction(step.direction), step.direction))
             elif step.decision == "deny" and step.component not in ("sg", "conntrack"):
                 out.append(("fixed", step.component, None,
                             (blocker_key(path, step), (step.code, path, step.component, step.id, ""))))
@@ -183,6 +184,9 @@ def matrix(network: Network, proto: int, port: int | None, enis: list[str] | Non
     gates: dict[tuple[object, ...], tuple[bool, int | None, str]] = {}
     world: dict[tuple[object, ...], bool] = {}
     sg_cache: dict[tuple[object, ...], bool] = {}
+    policies: dict[tuple[object, ...], object] = {}
+    ips = {h.name: int(h.ip) for h in network.vpc_hosts()}
+    match = Engine._sg_match  # the SG gate's rule decision, as Engine.decide makes it
     stand_in = int(reacher.internet(False))
     cells: dict[tuple[int, int], Cell] = {}
     asked = 0
@@ -215,44 +219,42 @@ def matrix(network: Network, proto: int, port: int | None, enis: list[str] | Non
                 cells[(i, j)] = shape.cell
                 continue
             v6 = a.ip.version == 6
-            src, dst = int(a.ip), int(b.ip)
+            src, dst = (ips[a.name], ips[b.name])
             merged: dict[tuple[object, ...], tuple[str, str, str, str, str]] | None = None
             for n, sport in enumerate(shape.sports):
                 p = r = None
-                for path, items in (("forward", shape.forward), ("return", shape.ret)):
-                    if n and path == "forward":
+                for forward, items in ((True, shape.forward), (False, shape.ret)):
+                    if n and forward:
                         continue  # the forward gates do not look at the source port
-                    forward = path == "forward"
+                    path = "forward" if forward else "return"
                     for kind, where, direction, extra in items:
                         if kind == "fixed":
                             if merged is None:
                                 merged = {}
-                            merged.setdefault(extra[0], extra[1])  # type: ignore[arg-type]
+                            merged.setdefault(extra[0], extra[1])  # type: ignore[index]
                             continue
                         if kind == "sg":
                             host, peer = (a, j) if where == "src" else (b, i)
-                            groups = host.security_groups
-                            opened = world.get((groups, direction))
-                            if opened is None:
+                            pkey = (host.security_groups, direction)
+                            policy = policies.get(pkey)
+                            if policy is None:
+                                policy = policies[pkey] = engine.sg_policy(host.name, direction)  # type: ignore
                                 p = p or _packet(proto, src, dst, sport, port, v6)
                                 probe = p._replace(dst=stand_in) if direction is egress else p._replace(src=stand_in)
-                                opened = world[(groups, direction)] = not v6 and sg_allows(engine, host.name,
-                                                                                            direction, probe)
-                            if opened:
+                                world[pkey] = not v6 and bool(match(policy, direction, probe))
+                            if world[pkey]:
                                 continue
-                            gkey: tuple[object, ...] = (groups, direction, peer)
+                            gkey: tuple[object, ...] = (pkey, peer)
                             decided = sg_cache.get(gkey)
                             if decided is None:
                                 p = p or _packet(proto, src, dst, sport, port, v6)
-                                decided = sg_cache[gkey] = sg_allows(engine, host.name, direction, p)
+                                decided = sg_cache[gkey] = bool(match(policy, direction, p))
                             if not decided:
                                 if merged is None:
                                     merged = {}
-                                label = labels.get((groups, direction))
-                                if label is None:
-                                    label = labels[(groups, direction)] = engine.sg_policy(host.name, direction).label
+                                label = policy.label
                                 merged.setdefault(("sg", label, where, direction),
-                                                  ("ENI_SG_RULES_MISMATCH", path, "sg", label, direction.value))
+                                                  ("ENI_SG_RULES_MISMATCH", path, "sg", label, extra))
                             continue
                         peer = j if (direction is egress) == forward else i
                         dport = port if forward else sport
@@ -268,7 +270,7 @@ def matrix(network: Network, proto: int, port: int | None, enis: list[str] | Non
                             if merged is None:
                                 merged = {}
                             merged.setdefault((path, "nacl", found_gate[2], direction, found_gate[1]),
-                                              ("SUBNET_ACL_RESTRICTION", path, "nacl", found_gate[2], direction.value))
+                                              ("SUBNET_ACL_RESTRICTION", path, "nacl", found_gate[2], extra))
             blockers = tuple(merged.values()) if merged else ()
             cells[(i, j)] = Cell(not blockers, blockers) if blockers else REACHABLE
     return Matrix(proto, port, found, cells, asked, {m: c.index for c in found for m in c.members})
