@@ -1,4 +1,5 @@
-"""`vpclab flows summary`: read, summarise, print; exit 2 only when nothing is usable (cli.py only registers it)."""
+"""`vpclab flows summary`: read, summarise, print; exit 2 only when nothing is usable, 3 when the engine cannot
+run (cli.py only registers it)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def summary(flows: list[Path] = typer.Argument(..., help="Flow-log files or fold
                                                            "(default: the v2 default format)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Time range, ENIs, records by action and version, initiators by evidence, NODATA/SKIPDATA, malformed lines."""
+    from vpclab.flows.engines import EngineError
     from vpclab.flows.pipeline import FlowInputError, read_flows
     from vpclab.report.flows import render
 
@@ -46,7 +48,10 @@ def summary(flows: list[Path] = typer.Argument(..., help="Flow-log files or fold
         raise typer.Exit(2) from None
     except ImportError as error:
         typer.echo(f"--engine {engine}: {error} (install pyspark and a Java runtime)", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(3) from None
+    except EngineError as error:
+        typer.echo(f"--engine {engine}: {error}", err=True)
+        raise typer.Exit(3) from None
     try:
         if as_json:
             typer.echo(json.dumps(run.summary.to_dict(), indent=1))

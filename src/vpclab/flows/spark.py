@@ -44,7 +44,10 @@ class SparkEngine:
 
     def __init__(self, spark: Any = None) -> None:
         self._own = spark is None
-        self.spark = spark if spark is not None else session()
+        try:
+            self.spark = spark if spark is not None else session()
+        except Exception as error:  # noqa: BLE001 - no Java, a cluster that does not answer, …
+            raise EngineError(f"cannot start Spark: {_first_line(str(error))}") from None
         self._cached: list[Any] = []
 
     def _functions(self) -> Any:
