@@ -171,7 +171,8 @@ def print_import(r: dict) -> None:
 def print_reach(r: dict) -> None:
     one, grid = r["one_reach"], r["matrix"]
     print(f"\n== vpclab reach on a synthetic snapshot ({r['port']}) ==\n")
-    print(f"   {one['snapshot_enis']:,} ENIs: load {one['load_s']:.2f} s, engine {one['engine_s']:.2f} s, "
+    print(f"   {one['snapshot_enis']:,} ENIs: load {one['load_s']:.2f} s, engine {one['engine_s']:.2f} s, deferred "
+          f"collection {one['deferred_collection_s']:.2f} s, "
           f"then {one['all']['n']} distinct questions (fixes included), first {one['first_question_ms']:.1f} ms")
     rows = [[kind, v["n"], f"{v['median_ms']:.2f}", f"{v['p90_ms']:.2f}", f"{v['max_ms']:.2f}"]
             for kind, v in [*one["by_kind"].items(), ("all", one["all"])]]
@@ -180,7 +181,8 @@ def print_reach(r: dict) -> None:
     print(f"   target: every question under {one['target_ms']:g} ms after load: {verdict}")
     how = "extrapolated from " + f"{grid['pairwise_pairs_timed']:,} pairs" if grid["pairwise_extrapolated"] else "all pairs"
     print(f"\n   matrix over {grid['enis']:,} ENIs ({grid['classes']} classes, {grid['class_pairs']:,} class pairs, "
-          f"{grid['full_reach_questions']:,} full reach questions): {grid['matrix_s']:.2f} s; pair by pair "
+          f"{grid['full_reach_questions']:,} full reach questions): {grid['matrix_s']:.2f} s "
+          f"(CPU {grid['matrix_cpu_s']:.2f} s); pair by pair "
           f"({grid['eni_pairs']:,} pairs, {how}): {grid['pairwise_all_pairs_s']:,.1f} s ({grid['speedup']:g}×); "
           f"answers differing: {grid['answers_differing']}")
     verdict = "MET" if grid["meets_target"] else "NOT MET"
