@@ -210,3 +210,19 @@ def test_terraform_groups_open_to_anywhere_on_no_eni_are_no_exposure() -> None:
         assert location["physicalLocation"]["artifactLocation"]["uri"] == "regula-ingress-anywhere.json"
         assert location["logicalLocations"][0]["fullyQualifiedName"].startswith("aws_security_group.")
         assert location["logicalLocations"][0]["kind"] == "resource"
+
+
+def test_sarif_of_a_lab_file_gives_the_line() -> None:
+    """A lab file's objects carry their YAML line: each result's region starts there (sg-testb at line 16, its
+    tcp 4321 rule at line 18 of beating-security-groups.yaml)."""
+    import vpclab.lab.builtin
+
+    path = Path(vpclab.lab.builtin.__file__).parent / "beating-security-groups.yaml"
+    log = to_sarif(audit_path(path))
+    jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(log)
+    lines = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"]):
+             r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in log["runs"][0]["results"]}
+    assert lines[("conntrack-revocation-grace", "testb")] == 18
+    assert lines[("egress-open-unneeded", "sg-testb")] == 16
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "beating-security-groups.yaml"
+               for r in log["runs"][0]["results"])
