@@ -169,8 +169,8 @@ def _nacl_finding(check: Check, policy: NaclPolicy, i: int, items: list[MatchIte
     contrary = [j for j in deciders if policy.entries[j].action is not entry.action]
     severity = Severity.MEDIUM if contrary and entry.action is Action.DENY else Severity.LOW
     by = [policy.refs[j] for j in (contrary or deciders)]
-    lead = ("the deny never applies: earlier allow entries decide first" if severity is Severity.MEDIUM else
-            "earlier entries decide every packet it would match")
+    lead = ("earlier allow entries decide every packet it would match, so the deny never applies"
+            if severity is Severity.MEDIUM else "earlier entries decide every packet it would match")
     message = (f"{policy.id} {policy.direction} {entry.text(policy.direction)} can never match: {lead} "
                f"({', '.join('rule ' + str(r.number) for r in by)})")
     return check.finding(policy.id, message, {"entry": rule_data(policy.refs[i]), "decided_by": [rule_data(r) for r in by]},
