@@ -40,6 +40,7 @@ names = sys.argv[2].split()
 columns = "{" + ", ".join(f"'{n.replace('-', '_')}': 'VARCHAR'" for n in names) + "}"
 start = time.perf_counter()
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 rows = con.execute(
     f"SELECT COUNT(*), SUM(n) FROM (SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action, "
     f"COUNT(*) AS n FROM read_csv('{folder}/**/*.log.gz', auto_detect = false, delim = ' ', header = true, "
@@ -73,7 +74,7 @@ def _child(code: str, *args: str, timeout: float = TIMEOUT_S) -> dict:
         return {"error": f"no answer within {timeout:.0f} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
 
 
 def run(quick: bool, records: int | None = None, rounds: int | None = None, spark: bool = True) -> dict:

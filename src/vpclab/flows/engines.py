@@ -45,6 +45,7 @@ class DuckEngine:
 
         self._duckdb = duckdb
         self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")  # it writes to stdout, which holds --json output
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
