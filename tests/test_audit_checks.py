@@ -372,3 +372,32 @@ def test_a_shadowed_entry_is_never_the_one_the_engine_decides_with() -> None:
     for addr in (0x0A000000, 0x0A7FFFFF, 0x0A800000, 0x0AFFFFFF):
         for port in (20, 25, 30):
             assert policy.entries[policy.decide(4, TCP, addr, port)].number in (100, 101)
+
+
+# ---- internet-admin-port over IPv6 (aws-routing-terraform.md §2: IGW ::/0, egress-only gateways) ------------
+
+V6_SUBNETS = {"web": {"cidr": "198.18.1.0/24", "ipv6_cidr": "2001:db8:1:1::/64", "public": True},
+              "app": {"cidr": "198.18.2.0/24", "ipv6_cidr": "2001:db8:1:2::/64"}}
+
+
+def web6(groups: dict, host: dict | None = None) -> Network:
+    spec = {"subnet": "web", "ip": "198.18.1.10", "ipv6": "2001:db8:1:1::10", "security_groups": ["g"]}
+    return build(groups, {"h": {**spec, **(host or {})}}, V6_SUBNETS, vpc="198.18.0.0/16",
+                 ipv6_cidr="2001:db8:1::/56")
+
+
+def test_ssh_open_to_the_ipv6_world_on_a_public_subnet_is_high() -> None:
+    """No public IPv4 at all: the ENI's IPv6 address is global and the subnet routes ::/0 to the internet gateway."""
+    found = run(web6({"g": {"ingress": [{"proto": "tcp", "ports": 22, "cidr": "::/0"}]}}), "internet-admin-port").findings
+    assert [(f.severity, f.evidence["family"], f.evidence["ports"]) for f in found] == [(Severity.HIGH, "ipv6", [22])]
+
+
+def test_an_ipv6_rule_on_a_subnet_without_an_ipv6_route_out_is_low() -> None:
+    network = web6({"g": {"ingress": [{"proto": "tcp", "ports": 22, "cidr": "::/0"}]}},
+                   {"subnet": "app", "ip": "198.18.2.10", "ipv6": "2001:db8:1:2::10"})
+    assert [f.severity for f in run(network, "internet-admin-port").findings] == [Severity.LOW]
+
+
+def test_an_ipv4_only_rule_is_no_ipv6_exposure() -> None:
+    found = run(web6({"g": {"ingress": [SSH_WORLD]}}), "internet-admin-port").findings
+    assert [(f.severity, f.evidence.get("reason")) for f in found] == [(Severity.LOW, "no public IP")]

@@ -21,7 +21,8 @@ class Context:
         self.input = found
         #: the address that stands for `internet` (one nothing in the snapshot names more narrowly than 0.0.0.0/0)
         self.standin = internet_address(found.network)
-        self.reacher = Reacher(found.network, {self.standin})
+        self.standin6 = internet_address(found.network, v6=True)
+        self.reacher = Reacher(found.network, {self.standin, self.standin6})
         self.network: Network = self.reacher.network  # the snapshot's, with the internet stand-in as a host
         self.engine: Engine = self.reacher.engine
         self.hosts: list[Host] = self.network.vpc_hosts()
@@ -113,15 +114,17 @@ class Context:
         """The internet stand-in as a host (its ephemeral range is the client's in questions from `internet`)."""
         return next(h for h in self.network.hosts.values() if h.internet and h.ip == self.standin)
 
-    def from_internet(self, host: Host, proto: int, port: int | None) -> ReachAnswer:
-        """Reach from `internet` to `host` (at its public IP, else its private one) on proto/port, asked once per
-        class: ENIs in one subnet with the same groups and the same kind of address answer alike, since from
-        outside only the source address (the stand-in) is matched by groups and NACL entries."""
-        key = (host.subnet, host.security_groups, host.public_ip is not None, host.ephemeral_ports, proto, port)
+    def from_internet(self, host: Host, proto: int, port: int | None, v6: bool = False) -> ReachAnswer:
+        """Reach from `internet` to `host` (at its public IP, else its private one; with `v6`, at its IPv6 address)
+        on proto/port, asked once per class: ENIs in one subnet with the same groups and the same kind of address
+        answer alike, since from outside only the source address (the stand-in) is matched by groups and NACL
+        entries."""
+        key = (host.subnet, host.security_groups, host.public_ip is not None, v6, proto, port)
         answer = self._internet.get(key)
         if answer is None:
-            answer = self._internet[key] = self.reacher.reach(Endpoint("internet", internet=True),
-                                                              Endpoint(host.name, host.name), proto, port)
+            target = Endpoint(host.name, host.name, address=host.ipv6 if v6 else None)
+            answer = self._internet[key] = self.reacher.reach(Endpoint("internet", internet=True), target, proto,
+                                                              port)
         return answer
 
     def reach(self, src: Host, dst: Host, proto: int, port: int | None) -> ReachAnswer:

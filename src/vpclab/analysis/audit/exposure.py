@@ -33,15 +33,18 @@ def run(check: Check, ctx: Context) -> Iterator[Finding]:
         if not host.security_groups:
             continue
         policy = ctx.engine.sg_policy(host.name, INGRESS)
-        by_rule: dict[RuleRef, list[int]] = {}
-        for port in ADMIN_PORTS:
-            mask = policy.index.match(4, TCP, int(ctx.standin), port)
-            if mask:  # some rule admits the internet's SYN: ask whether anything lets it arrive, and its reply leave
-                by_rule.setdefault(policy.rules[lowest_bit(mask)], []).append(port)
-        for ref, ports in by_rule.items():
-            finding = _exposure(check, ctx, host, ref, ports)
-            if finding is not None:
-                yield finding
+        families = [(4, int(ctx.standin))] + ([(6, int(ctx.standin6))] if host.ipv6 is not None else [])
+        for version, standin in families:
+            by_rule: dict[RuleRef, list[int]] = {}
+            for port in ADMIN_PORTS:
+                mask = policy.index.match(version, TCP, standin, port)
+                if mask:  # a rule admits the internet's SYN: ask whether anything lets it arrive, and its reply leave
+                    by_rule.setdefault(policy.rules[lowest_bit(mask)], []).append(port)
+            for ref, ports in by_rule.items():
+                finding = (_exposure(check, ctx, host, ref, ports) if version == 4
+                           else _exposure6(check, ctx, host, ref, ports))
+                if finding is not None:
+                    yield finding
 
 
 def _exposure(check: Check, ctx: Context, host: Host, ref: RuleRef, ports: list[int]) -> Finding | None:
@@ -73,6 +76,31 @@ def _exposure(check: Check, ctx: Context, host: Host, ref: RuleRef, ports: list[
     return check.finding(host.name, f"{ref.owner} {ref.ref} admits the internet to {names} on {host.name}, which has "
                          "no public IP: unreachable from the internet today, exposed as soon as one is attached",
                          evidence, ref.origin, fix, Severity.LOW)
+
+
+def _exposure6(check: Check, ctx: Context, host: Host, ref: RuleRef, ports: list[int]) -> Finding | None:
+    """The same question over IPv6: the ENI's IPv6 address is global, so only the route (an internet gateway's ::/0;
+    an egress-only gateway admits no connection from outside), the NACLs and the groups decide."""
+    rule = ref.rule
+    assert isinstance(rule, SgRule)
+    fix = Fix(f"restrict {ref.owner} {ref.ref} ({rule.text(INGRESS)}) to the addresses that administer these ENIs, "
+              "or remove it and use AWS Systems Manager Session Manager", revoke(ref.owner, INGRESS, rule))
+    evidence: dict[str, object] = {"eni": host.name, "ports": ports, "rule": rule_data(ref), "family": "ipv6"}
+    reachable = [p for p in ports if exposed(ctx.from_internet(host, TCP, p, v6=True))]
+    if reachable:
+        evidence.update(ports=reachable, path=path_data(ctx.from_internet(host, TCP, reachable[0], v6=True)))
+        return check.finding(host.name, f"{host.name} ({host.ipv6}) accepts TCP "
+                             + ", ".join(f"{p} ({ADMIN_PORTS[p]})" for p in reachable)
+                             + f" from the internet over IPv6: the whole path is open both ways ({ref.owner} "
+                             f"{ref.ref})", evidence, ref.origin, fix)
+    answer = ctx.from_internet(host, TCP, ports[0], v6=True)
+    if any(b.hop.step.component == "nacl" for b in answer.blockers):
+        return None
+    evidence["path"] = path_data(answer)
+    names = ", ".join(f"{p} ({ADMIN_PORTS[p]})" for p in ports)
+    return check.finding(host.name, f"{ref.owner} {ref.ref} admits the IPv6 internet to {names} on {host.name}, but "
+                         f"nothing outside reaches it today ({', '.join(answer.codes)})", evidence, ref.origin, fix,
+                         Severity.LOW)
 
 
 def exposed(answer: ReachAnswer) -> bool:
