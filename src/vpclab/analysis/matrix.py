@@ -186,7 +186,7 @@ def matrix(network: Network, proto: int, port: int | None, enis: list[str] | Non
     sg_cache: dict[tuple[object, ...], bool] = {}
     policies: dict[tuple[object, ...], object] = {}
     ips = {h.name: int(h.ip) for h in network.vpc_hosts()}
-    match = Engine._sg_match  # the SG gate's rule decision, as Engine.decide makes it
+    match = Engine.sg_rule_mask  # the SG gate's rule decision, as Engine.decide makes it
     stand_in = int(reacher.internet(False))
     cells: dict[tuple[int, int], Cell] = {}
     asked = 0

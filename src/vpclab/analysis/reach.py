@@ -403,7 +403,7 @@ class Reacher:
         inside = network.hosts[q.src.eni or ""]
         if inside.subnet != nat.subnet:
             for subnet, direction in ((nat.subnet, EGRESS), (inside.subnet or "", INGRESS)):
-                hops.append(Hop("return", _nacl_step(engine._nacl_gate(subnet, direction, r))))
+                hops.append(Hop("return", _nacl_step(engine.nacl_gate(subnet, direction, r))))
         sender = next((g for g in fwd.gates if g.component == "sg" and g.where == inside.name), None)
         if sender is not None:
             hops.append(Hop("return", Step("conntrack", _eni_id(inside.name), "allow", codes.CONNTRACK_MATCH,
@@ -512,14 +512,16 @@ def blocker_key(path: str, s: Step) -> tuple[object, ...]:
 
 def sg_allows(engine: Engine, host: str, direction: Direction, p: Packet) -> bool:
     """Whether an ENI's groups admit `p` by rule: the SG gate's decision, from the engine's compiled matcher."""
-    return bool(Engine._sg_match(engine.sg_policy(host, direction), direction, p))
+    return bool(Engine.sg_rule_mask(engine.sg_policy(host, direction), direction, p))
 
 
 def gate(engine: Engine, component: str, where: str, direction: Direction, p: Packet) -> GateDecision:
     """One gate's rule decision, the same call `Engine.decide` makes for it (the matrix asks gate by gate)."""
     if component == "sg":
-        return engine._sg_gate(engine._enis[where], direction, p)
-    return engine._nacl_gate(where, direction, p)
+        decided = engine.sg_gate(where, direction, p)
+        assert decided is not None, f"{where} has no security group gate"
+        return decided
+    return engine.nacl_gate(where, direction, p)
 
 
 def _ranges(spans: list[tuple[int, int]]) -> str:

@@ -201,6 +201,21 @@ class Engine:
             lookups.append(TrackedLookup(route.receiver, INGRESS, entry.snapshot(now) if entry else None))
         return tuple(lookups)
 
+    def sg_gate(self, host: str, direction: Direction, p: Packet) -> GateDecision | None:
+        """One ENI's security-group rule decision on `p`, the one `decide` makes at that gate; None for an ENI AWS
+        gives no group (it has no SG gate). For callers that ask gate by gate (the reach matrix, flow replay)."""
+        eni = self._enis.get(host)
+        return self._sg_gate(eni, direction, p) if eni is not None else None
+
+    def nacl_gate(self, subnet: str, direction: Direction, p: Packet) -> GateDecision:
+        """One subnet's NACL decision on `p` in `direction`, the one `decide` makes at that gate."""
+        return self._nacl_gate(subnet, direction, p)
+
+    @staticmethod
+    def sg_rule_mask(policy: SgPolicy, direction: Direction, p: Packet) -> int:
+        """The mask of a compiled SG policy's rules that admit `p` (bit i: `policy.rules[i]`); 0 when none does."""
+        return Engine._sg_match(policy, direction, p)
+
     def _sg_gate(self, eni: Eni, direction: Direction, p: Packet) -> GateDecision:
         policy = eni.policy(direction)
         mask = self._sg_match(policy, direction, p)
