@@ -7,6 +7,8 @@ the same peer, else takes the next free one of 1024-65535, the ports AWS documen
 
 from __future__ import annotations
 
+import itertools
+
 from vpclab.engine.packet import Packet
 from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP
 
@@ -70,8 +72,8 @@ class NatTable:
     def _free(self, proto: int, wanted: int, peer: int, peer_port: int, now: float) -> int:
         """The flow's own port when free for this peer, else the next free gateway port."""
         first, last = NAT_PORTS
-        candidates = [wanted] if first <= wanted <= last or proto in (ICMP, ICMPV6) else []
-        for port in candidates + list(range(first, last + 1)):
+        candidates = (wanted,) if first <= wanted <= last or proto in (ICMP, ICMPV6) else ()
+        for port in itertools.chain(candidates, range(first, last + 1)):  # lazily: the flow's own port is usually free
             taken = self._back.get((proto, port, peer, peer_port))
             if taken is None or now - self._seen.get((proto, *taken, peer, peer_port), float("-inf")) \
                     >= NAT_IDLE_TIMEOUT:
