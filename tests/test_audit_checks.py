@@ -401,3 +401,18 @@ def test_an_ipv6_rule_on_a_subnet_without_an_ipv6_route_out_is_low() -> None:
 def test_an_ipv4_only_rule_is_no_ipv6_exposure() -> None:
     found = run(web6({"g": {"ingress": [SSH_WORLD]}}), "internet-admin-port").findings
     assert [(f.severity, f.evidence.get("reason")) for f in found] == [(Severity.LOW, "no public IP")]
+
+
+def test_open_ipv6_egress_is_found_on_enis_with_an_ipv6_address() -> None:
+    """all traffic to ::/0 (AWS adds it to the default group of an IPv6 VPC, §1.3) opens IPv6 egress."""
+    egress = [{"proto": "-1", "cidr": "::/0"}]
+    found = run(web6({"g": {"ingress": [], "egress": egress}}), "egress-open-unneeded").findings
+    assert [(f.resource, f.severity, f.evidence["rule"]["rule"]) for f in found] == \
+        [("g", Severity.MEDIUM, "all traffic to ::/0")]
+    assert "Ipv6Ranges=[{CidrIpv6=::/0}]" in found[0].fix.cli
+
+
+def test_every_udp_port_to_the_world_is_probed_over_udp() -> None:
+    egress = [{"proto": "udp", "ports": "0-65535", "cidr": "0.0.0.0/0"}]
+    found = run(web({"g": {"ingress": [], "egress": egress}}), "egress-open-unneeded").findings
+    assert [(f.severity, f.evidence["probe"]["proto"]) for f in found] == [(Severity.MEDIUM, "udp")]

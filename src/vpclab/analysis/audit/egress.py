@@ -39,21 +39,23 @@ def run(check: Check, ctx: Context) -> Iterator[Finding]:
     the open one; it is reported once for its group with every ENI it opens."""
     referenced = _references(ctx)
     outward: dict[tuple[object, ...], ReachAnswer] = {}
-    opened: dict[RuleRef, list[Host]] = {}
+    opened: dict[tuple[RuleRef, int, int], list[Host]] = {}
     for union, hosts in ctx.unions.items():
         policy = ctx.engine.sg_policy(hosts[0].name, EGRESS)
-        if not (policy.all_ports_world(4, TCP) or policy.all_ports_world(4, UDP)):
-            continue
-        proto = TCP if policy.all_ports_world(4, TCP) else UDP
-        mask = policy.index.match(4, proto, int(ctx.standin), PROBE_PORT)
-        if mask:
-            opened.setdefault(policy.rules[lowest_bit(mask)], []).extend(hosts)
-    for ref, members in opened.items():
+        for version, standin in ((4, int(ctx.standin)), (6, int(ctx.standin6))):
+            senders = hosts if version == 4 else [h for h in hosts if h.ipv6 is not None]
+            proto = next((p for p in (TCP, UDP) if policy.all_ports_world(version, p)), None)
+            if proto is None or not senders:
+                continue
+            mask = policy.index.match(version, proto, standin, PROBE_PORT)
+            if mask:
+                opened.setdefault((policy.rules[lowest_bit(mask)], version, proto), []).extend(senders)
+    for (ref, version, proto), members in opened.items():
         rule = ref.rule
         assert isinstance(rule, SgRule)
         gid, number = ref.owner, ref.number
         group = ctx.network.security_groups[gid]
-        answers = [_outward(ctx, host, outward) for host in members]
+        answers = [_outward(ctx, host, outward, proto, version == 6) for host in members]
         leaving = [a for a in answers if a.reachable]
         needs = _needs(ctx, gid, members[0], referenced.get(gid, []))
         severity = Severity.MEDIUM if leaving else Severity.LOW
@@ -71,13 +73,15 @@ def run(check: Check, ctx: Context) -> Iterator[Finding]:
         yield check.finding(gid, message, evidence, rule.origin or group.origin, fix, severity)
 
 
-def _outward(ctx: Context, host: Host, cache: dict[tuple[object, ...], ReachAnswer]) -> ReachAnswer:
-    """Reach from the ENI to `internet` on TCP PROBE_PORT, once per subnet and set of groups."""
-    key = (host.subnet, host.security_groups, host.ephemeral_ports)
+def _outward(ctx: Context, host: Host, cache: dict[tuple[object, ...], ReachAnswer], proto: int = TCP,
+             v6: bool = False) -> ReachAnswer:
+    """Reach from the ENI (its IPv6 address with `v6`) to `internet` on PROBE_PORT, once per subnet and set of
+    groups."""
+    key = (host.subnet, host.security_groups, host.ephemeral_ports, proto, v6)
     answer = cache.get(key)
     if answer is None:
-        answer = cache[key] = ctx.reacher.reach(Endpoint(host.name, host.name), Endpoint("internet", internet=True),
-                                                TCP, PROBE_PORT)
+        source = Endpoint(host.name, host.name, address=host.ipv6 if v6 else None)
+        answer = cache[key] = ctx.reacher.reach(source, Endpoint("internet", internet=True), proto, PROBE_PORT)
     return answer
 
 
