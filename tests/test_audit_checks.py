@@ -416,3 +416,21 @@ def test_every_udp_port_to_the_world_is_probed_over_udp() -> None:
     egress = [{"proto": "udp", "ports": "0-65535", "cidr": "0.0.0.0/0"}]
     found = run(web({"g": {"ingress": [], "egress": egress}}), "egress-open-unneeded").findings
     assert [(f.severity, f.evidence["probe"]["proto"]) for f in found] == [(Severity.MEDIUM, "udp")]
+
+
+def test_an_ipv6_nacl_refusing_packet_too_big_breaks_pmtud() -> None:
+    """IPv6 PMTUD needs ICMPv6 type 2 (aws-semantics.md §3.5); the IPv4 entry for 3/4 does not help it."""
+    ipv4 = [{"rule": 100, "action": "allow", "proto": "tcp", "ports": 443, "cidr": "0.0.0.0/0"},
+            {"rule": 110, "action": "allow", "proto": "tcp", "ports": "1024-65535", "cidr": "0.0.0.0/0"},
+            {"rule": 120, "action": "allow", "proto": "icmp", "icmp": {"type": 3, "code": 4}, "cidr": "0.0.0.0/0"}]
+    ipv6 = [{"rule": 200, "action": "allow", "proto": "tcp", "ports": 443, "cidr": "::/0"},
+            {"rule": 210, "action": "allow", "proto": "tcp", "ports": "1024-65535", "cidr": "::/0"}]
+    nacls = {"n": {"ingress": ipv4 + ipv6, "egress": [ALLOW_ALL, {"rule": 101, "action": "allow", "proto": "-1",
+                                                                  "cidr": "::/0"}]}}
+    subnets = {**V6_SUBNETS, "web": {**V6_SUBNETS["web"], "nacl": "n"}}
+    spec = {"subnet": "web", "ip": "198.18.1.10", "ipv6": "2001:db8:1:1::10", "security_groups": ["g"]}
+    network = build({"g": {"ingress": []}}, {"h": spec}, subnets, nacls, ipv6_cidr="2001:db8:1::/56")
+    found = run(network, "nacl-breaks-pmtud").findings
+    assert [(f.resource, f.evidence["family"]) for f in found] == [("n", "ipv6")]
+    assert found[0].fix.cli.endswith("--protocol 58 --rule-action allow --ipv6-cidr-block ::/0 "
+                                     "--icmp-type-code Type=2,Code=0")

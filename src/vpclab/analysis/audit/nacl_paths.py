@@ -19,7 +19,7 @@ from vpclab.analysis.reach import ReachAnswer
 from vpclab.engine.nacl import NaclPolicy
 from vpclab.engine.packet import Packet
 from vpclab.model.network import Host
-from vpclab.model.protocols import ALL, ICMP, TCP, UDP, protocol_name
+from vpclab.model.protocols import ALL, ICMP, ICMPV6, TCP, UDP, protocol_name
 from vpclab.model.rules import Direction
 
 def run_returns(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -164,48 +164,60 @@ def _return_finding(check: Check, answer: ReachAnswer, server: Host, client: Hos
 # ---- Path MTU Discovery ------------------------------------------------------------------------------------
 
 
+#: the ICMP message Path MTU Discovery needs per family: (protocol, type, code, name, CLI protocol, CLI type/code)
+PMTUD = {4: (ICMP, 3, 4, "ICMP type 3 code 4 (fragmentation needed)", "1", "Type=3,Code=4"),
+         6: (ICMPV6, 2, 0, "ICMPv6 type 2 (packet too big)", "58", "Type=2,Code=0")}
+
+
 def run_pmtud(check: Check, ctx: Context) -> Iterator[Finding]:
-    """Subnets that route to the internet (or hold a NAT gateway) whose NACL refuses ICMP 3/4 from outside while it
-    lets TCP with the internet through: large packets from a smaller-MTU path then vanish (aws-semantics.md §3.5)."""
-    outside = int(ctx.standin)
+    """Subnets that route to the internet (or hold a NAT gateway) whose NACL refuses ICMP 3/4 (IPv6: ICMPv6 type 2)
+    from outside while it lets TCP with the internet through: large packets from a smaller-MTU path then vanish
+    (aws-semantics.md §3.5). IPv6 only for subnets with an IPv6 CIDR and a ::/0 route to an internet gateway."""
     nat_subnets = {n.subnet for n in ctx.network.nat_gateways.values()}
-    done: set[str] = set()
+    done: set[tuple[str, int]] = set()
     for name, subnet in ctx.network.subnets.items():
-        if not (ctx.network.routes_to_internet(name) or name in nat_subnets):
-            continue
-        policy = ctx.engine.nacl_policy(name, INGRESS)
-        if policy.id in done:
-            continue
-        position = policy.decide(4, ICMP, outside, 3 << 8 | 4)
-        if position >= 0 and policy.allow[position]:
-            continue
-        if not _talks_tcp(ctx, name):
-            continue
-        done.add(policy.id)
-        ref = policy.ref(position)
-        packet = Packet.icmp(ctx.standin, subnet.cidr.network_address + 4, 3, 4)
-        taken = {e.number for e in policy.entries}
-        number = free_number(taken, ref.number if ref.number is not None else 32767) or 1
-        subnets = [s for s, v in ctx.network.subnets.items() if v.nacl == policy.id]
-        yield check.finding(policy.id, f"{policy.id} refuses ICMP type 3 code 4 (fragmentation needed) from the "
-                            f"internet ({'rule ' + str(ref.number) if ref.number is not None else 'the * deny'}), "
-                            f"while TCP with the internet passes: Path MTU Discovery breaks for {', '.join(subnets)}",
-                            {"nacl": policy.id, "subnets": subnets, "packet": packet_data(packet),
-                             "deciding_entry": rule_data(ref)}, ref.origin or policy.star.origin,
-                            Fix(f"add an ingress entry numbered {number} allowing ICMP type 3 code 4 from 0.0.0.0/0 "
-                                "(and ICMPv6 type 2 for IPv6)",
-                                nacl_allow(policy.id, Direction.INGRESS, number, "1", "0.0.0.0/0", icmp="Type=3,Code=4")))
+        for version in (4, 6):
+            if version == 4 and not (ctx.network.routes_to_internet(name) or name in nat_subnets):
+                continue
+            if version == 6 and (subnet.ipv6_cidr is None or not ctx.network.routes_to_internet(name, 6)):
+                continue
+            policy = ctx.engine.nacl_policy(name, INGRESS)
+            if (policy.id, version) in done:
+                continue
+            proto, kind, code, what, cli_proto, cli_icmp = PMTUD[version]
+            outside = ctx.standin if version == 4 else ctx.standin6
+            position = policy.decide(version, proto, int(outside), kind << 8 | code)
+            if position >= 0 and policy.allow[position]:
+                continue
+            if not _talks_tcp(ctx, name, version):
+                continue
+            done.add((policy.id, version))
+            ref = policy.ref(position)
+            inside = (subnet.cidr if version == 4 else subnet.ipv6_cidr).network_address + 4  # type: ignore[union-attr]
+            packet = Packet.icmp(outside, inside, kind, code)
+            taken = {e.number for e in policy.entries}
+            number = free_number(taken, ref.number if ref.number is not None else 32767) or 1
+            subnets = [s for s, v in ctx.network.subnets.items() if v.nacl == policy.id]
+            world = "0.0.0.0/0" if version == 4 else "::/0"
+            yield check.finding(policy.id, f"{policy.id} refuses {what} from the internet "
+                                f"({'rule ' + str(ref.number) if ref.number is not None else 'the * deny'}), while TCP "
+                                f"with the internet passes: Path MTU Discovery breaks for {', '.join(subnets)}",
+                                {"nacl": policy.id, "subnets": subnets, "family": f"ipv{version}",
+                                 "packet": packet_data(packet), "deciding_entry": rule_data(ref)},
+                                ref.origin or policy.star.origin,
+                                Fix(f"add an ingress entry numbered {number} allowing {what} from {world}",
+                                    nacl_allow(policy.id, Direction.INGRESS, number, cli_proto, world, icmp=cli_icmp)))
 
 
-def _talks_tcp(ctx: Context, subnet: str) -> bool:
+def _talks_tcp(ctx: Context, subnet: str, version: int = 4) -> bool:
     """True when the subnet's NACL lets some TCP between the internet and the subnet through in either sense:
     a request in (to a service port) and its reply out, or a request out (HTTPS) and its reply in."""
     inbound = ctx.engine.nacl_policy(subnet, INGRESS)
     outbound = ctx.engine.nacl_policy(subnet, EGRESS)
-    outside = int(ctx.standin)
+    outside = int(ctx.standin if version == 4 else ctx.standin6)
 
     def allowed(policy: NaclPolicy, port: int) -> bool:
-        position = policy.decide(4, TCP, outside, port)
+        position = policy.decide(version, TCP, outside, port)
         return position >= 0 and policy.allow[position]
     ephemeral = (32768, 49152, 60999, 1024)
     return (allowed(outbound, 443) and any(allowed(inbound, p) for p in ephemeral)) or \
