@@ -9,9 +9,9 @@ outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision i
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
+from vpclab.analysis import generalise
 from vpclab.analysis.flowrows import FlowRow
 from vpclab.engine.decision import GateDecision
 from vpclab.engine.engine import Engine
@@ -52,7 +52,7 @@ def _port(text: str, client: int) -> int:
 
 def _packet(row: FlowRow, client: int, request: bool) -> Packet:
     """The row's packet as it crosses the ENI (local → peer on egress, peer → local on ingress)."""
-    local, peer = ipaddress.ip_address(row.local_addr or ""), ipaddress.ip_address(row.peer_addr or "")
+    local, peer = generalise.parse(row.local_addr or ""), generalise.parse(row.peer_addr or "")
     lp, pp = _port(row.local_port, client), _port(row.peer_port, client)
     src, dst, sport, dport = (local, peer, lp, pp) if row.direction == "egress" else (peer, local, pp, lp)
     proto = row.protocol if row.protocol is not None else 0
@@ -92,7 +92,7 @@ class RowJudge:
         if host.subnet is None:
             return False
         subnet = self.network.subnets[host.subnet]
-        ip = ipaddress.ip_address(address)
+        ip = generalise.parse(address)
         cidr = subnet.cidr if ip.version == 4 else subnet.ipv6_cidr
         return cidr is not None and ip in cidr
 

@@ -2,21 +2,37 @@
 
 Pure functions over addresses (no rule semantics): `fit` finds the longest prefix length L (down to a stated
 floor) such that the peers, grouped by their /L supernet, make few enough rules; each group becomes the smallest
-CIDR that covers its members (a lone peer stays a /32 or /128). docs/assumptions.md T6.
+CIDR that covers its members (a lone peer stays a /32 or /128). docs/assumptions.md T6. Integer arithmetic, so a
+fleet's worth of peers costs milliseconds.
 """
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@lru_cache(maxsize=1 << 17)
+def parse(address: str) -> Address:
+    """An address from its text, remembered (a log names the same few thousand addresses millions of times)."""
+    return ipaddress.ip_address(address)
+
+
+@lru_cache(maxsize=1 << 17)
 def host_net(address: str) -> Net:
     """An address as its single-address CIDR (`/32`, `/128`)."""
-    ip = ipaddress.ip_address(address)
-    return ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")
+    ip = parse(address)
+    return ipaddress.ip_network((int(ip), ip.max_prefixlen))
+
+
+def _net(lo: int, prefix: int, bits: int) -> Net:
+    cls = ipaddress.IPv4Network if bits == 32 else ipaddress.IPv6Network
+    return cls((lo >> (bits - prefix) << (bits - prefix), prefix))
 
 
 def covering(members: Sequence[Net]) -> Net:
@@ -24,34 +40,82 @@ def covering(members: Sequence[Net]) -> Net:
     lo = min(int(m.network_address) for m in members)
     hi = max(int(m.broadcast_address) for m in members)
     bits = members[0].max_prefixlen
-    prefix = bits - (lo ^ hi).bit_length()
-    cls = ipaddress.IPv4Network if bits == 32 else ipaddress.IPv6Network
-    return cls((lo >> (bits - prefix) << (bits - prefix), prefix))
+    return _net(lo, bits - (lo ^ hi).bit_length(), bits)
+
+
+def _spans(nets: Iterable[Net]) -> list[tuple[int, int, int]]:
+    """(first, last, prefix length) of each net, collapsed."""
+    return [(int(n.network_address), int(n.broadcast_address), n.prefixlen)
+            for n in ipaddress.collapse_addresses(list(nets))]
+
+
+def _count(spans: list[tuple[int, int, int]], prefix: int, bits: int) -> int:
+    shift = bits - prefix
+    return len({(lo >> shift) if p > prefix else (lo, p, 0) for lo, _hi, p in spans})
+
+
+def _group(spans: list[tuple[int, int, int]], prefix: int, bits: int) -> list[Net]:
+    shift = bits - prefix
+    groups: dict[object, list[tuple[int, int, int]]] = {}
+    for span in spans:
+        key = (span[0] >> shift) if span[2] > prefix else (span[0], span[2], 0)
+        groups.setdefault(key, []).append(span)
+    out = []
+    for members in groups.values():
+        lo, hi = min(m[0] for m in members), max(m[1] for m in members)
+        out.append(_net(lo, bits - (lo ^ hi).bit_length(), bits))
+    return list(ipaddress.collapse_addresses(out))
 
 
 def group_at(nets: Iterable[Net], prefix: int) -> list[Net]:
     """The nets grouped by their /`prefix` supernet, each group as the smallest CIDR covering it, collapsed."""
-    groups: dict[Net, list[Net]] = {}
-    for net in nets:
-        top = net if net.prefixlen <= prefix else net.supernet(new_prefix=prefix)
-        groups.setdefault(top, []).append(net)
-    merged = [covering(members) if len(members) > 1 else members[0] for members in groups.values()]
-    return list(ipaddress.collapse_addresses(merged)) if merged else []
+    listed = list(nets)
+    if not listed:
+        return []
+    return _group(_spans(listed), prefix, listed[0].max_prefixlen)
 
 
 def fit(keys: dict[object, list[Net]], budget: int, floor: int) -> tuple[dict[object, list[Net]], int | None]:
     """Generalise every key's peers at one prefix length so that the total count is at most `budget`.
 
     Returns the nets per key and the prefix length used (None when nothing had to be merged). When even `floor`
-    does not fit, the nets at `floor` are returned and the caller reports the excess.
+    does not fit, the nets at `floor` are returned and the caller reports the excess. The count only falls as the
+    prefix shortens, so the longest fitting prefix is found by bisection.
     """
-    exact = {k: list(ipaddress.collapse_addresses(v)) for k, v in keys.items()}
-    if sum(len(v) for v in exact.values()) <= budget:
-        return exact, None
-    bits = max((n.max_prefixlen for v in exact.values() for n in v), default=32)
-    best: dict[object, list[Net]] = {}
-    for prefix in range(bits - 1, floor - 1, -1):
-        best = {k: group_at(v, prefix) for k, v in exact.items()}
-        if sum(len(v) for v in best.values()) <= budget:
-            return best, prefix
-    return best or exact, floor
+    spans = {k: _spans(v) for k, v in keys.items() if v}
+    bits = max((n.max_prefixlen for v in keys.values() for n in v), default=32)
+    if sum(len(v) for v in spans.values()) <= budget:
+        return {k: [_net(lo, p, bits) for lo, _hi, p in v] for k, v in spans.items()}, None
+
+    def total(prefix: int) -> int:
+        return sum(_count(v, prefix, bits) for v in spans.values())
+
+    lo, hi = floor, bits - 1  # find the largest prefix in [floor, bits-1] with total <= budget
+    if total(floor) > budget:
+        return {k: _group(v, floor, bits) for k, v in spans.items()}, floor
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if total(mid) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return {k: _group(v, lo, bits) for k, v in spans.items()}, lo
+
+
+def locate(nets: Sequence[Net]) -> "Locator":
+    """An index to find which of disjoint `nets` holds an address."""
+    return Locator(nets)
+
+
+class Locator:
+    """Which of a set of disjoint nets holds an address (bisection on their first addresses)."""
+
+    def __init__(self, nets: Sequence[Net]) -> None:
+        self.nets = sorted(nets, key=lambda n: (n.version, int(n.network_address)))
+        self.starts = [(n.version, int(n.network_address)) for n in self.nets]
+
+    def find(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Net | None:
+        i = bisect.bisect_right(self.starts, (address.version, int(address))) - 1
+        if i >= 0 and address in self.nets[i]:
+            return self.nets[i]
+        return None

@@ -140,7 +140,7 @@ class TightenResult:
 
 def _request_row(need: Need, host: Host) -> FlowRow:
     """The need's opening packet as a flow row (for the engine's gate decision on today's rules)."""
-    v6 = ipaddress.ip_address(need.peer).version == 6
+    v6 = generalise.parse(need.peer).version == 6
     local = str(host.ipv6 if v6 and host.ipv6 is not None else host.ip)
     egress = need.direction == "egress"
     return FlowRow(need.eni, need.direction, need.protocol, local, "ephemeral" if egress else need.port, need.peer,
@@ -264,7 +264,7 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
                                       f"peers are exactly the {len(ips)} members of {group_id}"))
                 used[4] += 1
         for plist in options.prefix_lists:
-            inside = [ip for ip in left if any(ipaddress.ip_address(ip) in n for n in plist.cidrs)]
+            inside = [ip for ip in left if any(generalise.parse(ip) in n for n in plist.cidrs)]
             if inside:
                 ev = Evidence()
                 for ip in inside:
@@ -273,7 +273,7 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
                                       f"{len(inside)} peer(s) in {plist.id}"))
                 used[plist.cidrs[0].version if plist.cidrs else 4] += plist.weight
         for ip, ev in left.items():
-            version = ipaddress.ip_address(ip).version
+            version = generalise.parse(ip).version
             cidr_keys[version].setdefault((protocol, ports), []).append(generalise.host_net(ip))
         evidence[(protocol, ports)] = left
     for version, keyed in cidr_keys.items():
@@ -290,16 +290,21 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
                             f"(raise --max-rules or lower the prefix floor)")
         for key, nets in fitted.items():
             protocol, ports = key  # type: ignore[misc]
-            seen = evidence[key]
-            for net in nets:
-                ev, inside = Evidence(), 0
-                for ip, e in seen.items():
-                    if ipaddress.ip_address(ip) in net:
-                        ev, inside = ev.merged(e), inside + 1
-                ev.peers = inside
-                why = "the one peer seen" if inside == 1 else f"{inside} peers generalised to /{net.prefixlen}"
+            for net, ev in _attribute(nets, evidence[key]):
+                why = "the one peer seen" if ev.peers == 1 else f"{ev.peers} peers generalised to /{net.prefixlen}"
                 rules.append(Proposed(direction, _rule(protocol, ports, CidrPeer(net)), ev, why))
     return sorted(rules, key=lambda p: _sort_key(p.rule))
+
+
+def _attribute(nets: list[generalise.Net], seen: dict[str, Evidence]) -> list[tuple[generalise.Net, Evidence]]:
+    """Each fitted net with the summed evidence of the peers it holds (`peers`: how many)."""
+    found = generalise.locate(nets)
+    summed: dict[generalise.Net, Evidence] = {}
+    for ip, e in seen.items():
+        net = found.find(generalise.parse(ip))
+        if net is not None:
+            summed[net] = summed[net].merged(e) if net in summed else e
+    return [(net, summed[net]) for net in nets if net in summed]
 
 
 def _sort_key(rule: SgRule | NaclEntry) -> tuple[Any, ...]:
@@ -344,12 +349,12 @@ def _group_plan(group: str, collector: _Collector, members: dict[str, tuple[str,
 
 # ---- NACL entries ---------------------------------------------------------------------------------------------
 
-def _client_range(network: Network, address: str, observed: tuple[int | None, int | None],
+def _client_range(hosts: dict[str, Host], address: str, observed: tuple[int | None, int | None],
                   options: TightenOptions) -> PortRange:
     """The return traffic's port range: the client's ephemeral ports (a snapshot host's own, else the outside
     default), widened to hold every client port the logs show."""
-    ip = ipaddress.ip_address(address)
-    base = next((h.ephemeral_ports for h in network.vpc_hosts() if ip in h.private_addresses), options.outside_ephemeral)
+    host = hosts.get(address)
+    base = host.ephemeral_ports if host is not None else options.outside_ephemeral
     lo, hi = observed
     first = min(base.first, lo) if lo is not None else base.first
     last = max(base.last, hi) if hi is not None else base.last
@@ -362,6 +367,7 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
     wanted: dict[str, dict[Direction, dict[tuple[int, PortRange, str], dict[str, Evidence]]]] = defaultdict(
         lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
     subnets: dict[str, set[str]] = defaultdict(set)
+    by_address = {str(a): h for h in network.vpc_hosts() for a in h.private_addresses}
     for need, host in collector.nacl_needs:
         nacl = network.subnets[host.subnet or ""].nacl
         subnets[nacl].add(host.subnet or "")
@@ -369,7 +375,7 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
         if has_ports(need.protocol):
             server = _port_range(need.protocol, need.port)
             client_addr = str(host.ip) if there is EGRESS else need.peer
-            back = _client_range(network, client_addr, (need.client_min, need.client_max), options)
+            back = _client_range(by_address, client_addr, (need.client_min, need.client_max), options)
         else:
             server = back = ALL_PORTS
         for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
@@ -384,7 +390,7 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
             for version in (4, 6):
                 keyed: dict[object, list[generalise.Net]] = {}
                 for key, peers in wanted[nacl][direction].items():
-                    nets = [generalise.host_net(ip) for ip in peers if ipaddress.ip_address(ip).version == version]
+                    nets = [generalise.host_net(ip) for ip in peers if generalise.parse(ip).version == version]
                     if nets:
                         keyed[key] = nets
                 if not keyed:
@@ -399,11 +405,7 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
                 items = []
                 for key, nets in fitted.items():
                     protocol, ports, why = key  # type: ignore[misc]
-                    for net in nets:
-                        ev = Evidence()
-                        for ip, e in wanted[nacl][direction][key].items():
-                            if ipaddress.ip_address(ip) in net:
-                                ev = ev.merged(e)
+                    for net, ev in _attribute(nets, wanted[nacl][direction][key]):
                         items.append((protocol, ports, net, why, ev))
                 items.sort(key=lambda i: (i[3] != "request", i[0], i[1].first, int(i[2].network_address)))
                 for protocol, ports, net, why, ev in items:
