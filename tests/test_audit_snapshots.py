@@ -18,6 +18,7 @@ import pytest
 from netbuild import entry
 from shareddata import listing, shared
 from vpclab.analysis.audit import AuditInput, Severity, audit, audit_path, read_input
+from vpclab.analysis.audit.lines import json_lines, source_lines
 from vpclab.model import NetworkAcl
 from vpclab.model.frozen import FrozenMap
 from vpclab.report.audit import to_dict
@@ -98,16 +99,47 @@ def test_a_custom_nacl_without_ephemeral_ports_on_a_real_snapshot() -> None:
 @pytest.mark.parametrize("folder", listing("aws-snapshots", dirs=True), ids=lambda p: p.name)
 def test_sarif_validates_and_points_into_the_snapshot(folder: Path) -> None:
     result = audit_path(folder)
-    log = to_sarif(result)
+    log = to_sarif(result, source_lines(result.snapshot, result.findings))
     jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(log)
     (run,) = log["runs"]
     assert len(run["results"]) == len(result.findings)
     base = Path(run["originalUriBaseIds"]["SNAPSHOT"]["uri"].removeprefix("file://"))
     for item in run["results"]:
         (location,) = item["locations"]
-        assert (base / location["physicalLocation"]["artifactLocation"]["uri"]).is_file()
+        file = base / location["physicalLocation"]["artifactLocation"]["uri"]
+        assert file.is_file()
         assert location["logicalLocations"][0]["fullyQualifiedName"].startswith("$.")
+        line = location["physicalLocation"]["region"]["startLine"]  # GitHub code scanning needs the line
+        assert file.read_text().splitlines()[line - 1].strip() in ("{", "[")
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {c.id for c in result.checks}
+
+
+@pytest.mark.parametrize("folder", listing("aws-snapshots", dirs=True), ids=lambda p: p.name)
+def test_the_line_of_every_rule_origin_holds_that_rule(folder: Path) -> None:
+    """Each security group rule's JSON path (one peer of an IpPermission) starts at a line whose next lines hold
+    the rule's CIDR: the SARIF region is where the user edits."""
+    from vpclab.model import Direction
+    from vpclab.model.rules import CidrPeer
+
+    network = read_input(folder).network
+    by_file: dict[str, list[tuple[str, str]]] = {}
+    for group in network.security_groups.values():
+        for direction in Direction:
+            for rule in group.rules(direction):
+                if rule.origin and rule.origin.path.startswith("$") and isinstance(rule.peer, CidrPeer):
+                    by_file.setdefault(rule.origin.file, []).append((rule.origin.path, str(rule.peer.cidr)))
+    assert by_file
+    for file, items in by_file.items():
+        text = (folder / file).read_text()
+        found = json_lines(text, {path for path, _ in items})
+        lines = text.splitlines()
+        for path, cidr in items:
+            assert cidr in "\n".join(lines[found[path] - 1:found[path] + 3]), (file, path)
+
+
+def test_json_lines_skips_what_is_not_asked() -> None:
+    text = '{"A": [{"b": 1}, {"b": [2, {"c": 3}]}],\n "D": {"e": "x"}}'
+    assert json_lines(text, {"$.A[1].b[1]", "$.D", "$.A[5]"}) == {"$.A[1].b[1]": 1, "$.D": 2}
 
 
 def test_the_schema_is_the_official_one() -> None:

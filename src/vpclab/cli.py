@@ -377,9 +377,10 @@ def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
     if output_format is AuditFormat.json:
         typer.echo(json.dumps(audit_report.to_dict(result), indent=1))
     elif output_format is AuditFormat.sarif:
+        from vpclab.analysis.audit.lines import source_lines
         from vpclab.report.sarif import to_sarif
 
-        typer.echo(json.dumps(to_sarif(result), indent=1))
+        typer.echo(json.dumps(to_sarif(result, source_lines(result.snapshot, result.findings)), indent=1))
     else:
         out.print(audit_report.render(result, threshold), soft_wrap=True)
     if result.failing(threshold):

@@ -5,6 +5,7 @@ logical location, the line when the source has one). A pure function of an `Audi
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from vpclab import __version__
@@ -17,8 +18,9 @@ SCORE = {Severity.HIGH: "8.0", Severity.MEDIUM: "5.0", Severity.LOW: "3.0", Seve
 BASE = "SNAPSHOT"
 
 
-def to_sarif(result: AuditResult) -> dict[str, Any]:
-    """The SARIF log of one audit run."""
+def to_sarif(result: AuditResult, lines: Mapping[tuple[str, str], int] | None = None) -> dict[str, Any]:
+    """The SARIF log of one audit run; `lines` gives the line of a (file, JSON path) origin
+    (`analysis.audit.lines.source_lines`), so describe-JSON results get a region too."""
     rules = [{"id": c.id, "name": c.id.replace("-", " ").title().replace(" ", ""),
               "shortDescription": {"text": c.title}, "fullDescription": {"text": c.rationale},
               "help": {"text": f"{c.rationale} Fix: {c.fix}. AWS source: {c.aws_source}."},
@@ -33,16 +35,16 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
         "tool": {"driver": {"name": "vpclab", "version": __version__, "semanticVersion": __version__,
                             "rules": rules}},
         "originalUriBaseIds": {BASE: {"uri": base.as_uri() + "/"}},
-        "results": [_result(f, index[f.check], root) for f in result.findings if f.check in index],
+        "results": [_result(f, index[f.check], root, lines or {}) for f in result.findings if f.check in index],
         "properties": {"snapshot": result.snapshot, "kind": result.kind},
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _result(f: Finding, rule_index: int, root: Path) -> dict[str, Any]:
+def _result(f: Finding, rule_index: int, root: Path, lines: Mapping[tuple[str, str], int]) -> dict[str, Any]:
     result: dict[str, Any] = {"ruleId": f.check, "ruleIndex": rule_index, "level": LEVEL[f.severity],
                               "message": {"text": f"{f.message}. Fix: {f.fix.text}"},
-                              "locations": [_location(f, root)],
+                              "locations": [_location(f, root, lines)],
                               "partialFingerprints": {"vpclabResource/v1": f"{f.check}:{f.resource}:"
                                                       f"{f.source.path if f.source else ''}"},
                               "properties": {"severity": f.severity.value, "resource": f.resource,
@@ -51,15 +53,16 @@ def _result(f: Finding, rule_index: int, root: Path) -> dict[str, Any]:
     return result
 
 
-def _location(f: Finding, root: Path) -> dict[str, Any]:
+def _location(f: Finding, root: Path, lines: Mapping[tuple[str, str], int]) -> dict[str, Any]:
     """The file the finding's source is in (relative to the snapshot), its line if known, its JSON path or address."""
     source = f.source
     where: dict[str, Any] = {}
     logical = []
     if source is not None and source.file:
         physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(source.file, root), "uriBaseId": BASE}}
-        if source.line:
-            physical["region"] = {"startLine": source.line}
+        line = source.line or lines.get((source.file, source.path))
+        if line:
+            physical["region"] = {"startLine": line}
         where["physicalLocation"] = physical
     elif root.is_file():  # a Terraform document: the address is the location inside it
         where["physicalLocation"] = {"artifactLocation": {"uri": _uri(root.name, root), "uriBaseId": BASE}}
