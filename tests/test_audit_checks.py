@@ -434,3 +434,19 @@ def test_an_ipv6_nacl_refusing_packet_too_big_breaks_pmtud() -> None:
     assert [(f.resource, f.evidence["family"]) for f in found] == [("n", "ipv6")]
     assert found[0].fix.cli.endswith("--protocol 58 --rule-action allow --ipv6-cidr-block ::/0 "
                                      "--icmp-type-code Type=2,Code=0")
+
+
+def test_the_clients_own_nacl_can_drop_the_replies() -> None:
+    """The reply must also enter the client's subnet (aws-semantics.md §4.2): a NACL on the app subnet that allows
+    5432 out but nothing back in to its ephemeral ports drops every reply, and the finding names that NACL."""
+    groups = {"app": {"ingress": []}, "db": {"ingress": [{"proto": "tcp", "ports": 5432, "sg": "app"}]}}
+    hosts = {"a": {"subnet": "web", "ip": "198.18.1.10", "security_groups": ["app"]},
+             "d": {"subnet": "app", "ip": "198.18.2.20", "security_groups": ["db"]}}
+    nacls = {"appn": {"ingress": [{"rule": 100, "action": "allow", "proto": "tcp", "ports": 22, "cidr": "0.0.0.0/0"}],
+                      "egress": [{"rule": 100, "action": "allow", "proto": "tcp", "ports": 5432,
+                                  "cidr": "198.18.2.0/24"}]}}
+    network = build(groups, hosts, {**PUBLIC, "web": {**PUBLIC["web"], "nacl": "appn"}}, nacls)
+    found = run(network, "nacl-drops-replies").findings
+    assert [(f.resource, f.evidence["client"], f.evidence["dropped_client_ports"]) for f in found] == \
+        [("appn", "a", [[32768, 60999]])]
+    assert "--ingress" in found[0].fix.cli
