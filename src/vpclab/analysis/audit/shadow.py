@@ -48,6 +48,13 @@ def covered(item: MatchItem, others: Sequence[MatchItem]) -> bool:
     return bool(item.v4 or item.v6)
 
 
+def overlaps(item: MatchItem, other: MatchItem) -> bool:
+    """True when `other` matches some packet `item` matches (the only rules that can help cover it)."""
+    if not (_protocol_covers(other.proto, item.proto) and other.first <= item.last and item.first <= other.last):
+        return False
+    return any(lo <= b_hi and b_lo <= hi for v in (4, 6) for lo, hi in item.spans(v) for b_lo, b_hi in other.spans(v))
+
+
 def _inside(s: Span, merged: list[Span]) -> bool:
     return any(lo <= s[0] and s[1] <= hi for lo, hi in merged)
 
@@ -88,9 +95,10 @@ def _redundant(policy: SgPolicy, items: list[MatchItem]) -> dict[int, RuleRef]:
     removed: set[int] = set()
     found: dict[int, RuleRef] = {}
     for i in sorted(range(len(items)), key=lambda k: (_size(items[k]), k)):
-        others = [o for j, o in enumerate(items) if j != i and j not in removed
+        item = items[i]
+        others = [o for j, o in enumerate(items) if j != i and j not in removed and overlaps(item, o)
                   and not _twin_later(items, i, j, policy)]
-        if covered(items[i], others):
+        if others and covered(item, others):
             removed.add(i)
             found[i] = _coverer(items[i], items, i, policy, removed)
     return found
