@@ -188,26 +188,8 @@ def test_bad_proposal_is_located(tmp_path: Path) -> None:
 
 # ---- the shared real logs ------------------------------------------------------------------------------------
 
-PING_LAB = """\
-lab: doc-ping
-title: the AWS flow-log example "a ping allowed in by the security group whose reply the NACL rejects"
-vpc: {cidr: 172.31.0.0/16}
-subnets:
-  a: {cidr: 172.31.16.0/20, public: true, nacl: inbound-icmp-only}
-nacls:
-  inbound-icmp-only:
-    ingress:
-      - {rule: 100, action: allow, proto: icmp, icmp: {type: -1}, cidr: 0.0.0.0/0}
-    egress: []
-security_groups:
-  sg-ping:
-    ingress:
-      - {proto: icmp, icmp: {type: -1}, cidr: 0.0.0.0/0}
-    egress: []
-hosts:
-  eni-1235b8ca123456789: {subnet: a, ip: 172.31.16.139, public_ip: 198.18.16.139, security_groups: [sg-ping]}
-steps: []
-"""
+PING_LAB = (Path(__file__).parent / "fixtures" / "tighten" / "doc-ping.yaml").read_text()
+"""The page's example as a snapshot: the group admits ICMP in, the NACL admits ICMP in only."""
 
 
 def test_aws_ping_example_agrees_with_the_model(tmp_path: Path) -> None:
@@ -231,7 +213,8 @@ def test_aws_ping_example_agrees_with_the_model(tmp_path: Path) -> None:
     assert [(r["proto"], r["peer"]) for r in group["ingress"]] == [("icmp", "203.0.113.12/32")] and group["egress"] == []
     (acl,) = proposal["nacls"]
     assert [(e["proto"], e["cidr"]) for e in acl["ingress"]] == [("icmp", "203.0.113.12/32")]
-    assert [(e["proto"], e["cidr"]) for e in acl["egress"]] == [("icmp", "203.0.113.12/32")]  # the reply, stateless
+    assert acl["egress"] == []  # the reply the NACL refused is not opened by a tightening (T10)
+    assert proposal["summary"]["nacl_replies_not_seen_accepted"] == 1
 
 
 def test_shared_logs_whose_enis_no_snapshot_holds(tmp_path: Path) -> None:

@@ -121,8 +121,9 @@ def test_nacl_entries_include_the_ephemeral_return_ranges(synth: flowsynth.Synth
     for web in ("10.0.1.11", "10.0.1.12"):
         assert covered(ingress, "tcp", "8080", web) and covered(egress, "tcp", "32768-60999", web)
     assert not any(ipaddress.ip_address("10.0.2.31") in ipaddress.ip_network(e["cidr"]) for e in ingress + egress)
-    numbers = [e["rule"] for e in acl["ingress"] + acl["egress"]]
-    assert len(set(numbers)) == len(numbers) and all(1 <= n <= 32766 for n in numbers)
+    for direction in ("ingress", "egress"):  # numbered per direction (§3.1)
+        numbers = [e["rule"] for e in acl[direction]]
+        assert len(set(numbers)) == len(numbers) and all(1 <= n <= 32766 for n in numbers)
     assert len(acl["ingress"]) <= 19 and len(acl["egress"]) <= 19  # §3.6: 20 with the * rule
 
 

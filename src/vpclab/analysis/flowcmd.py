@@ -120,7 +120,7 @@ def tighten_command(
     elif output_format is TightenFormat.cli:
         typer.echo(iac.cli(result), nl=False)
     else:
-        Console(width=200).print(report.render(result), soft_wrap=False)
+        Console().print(report.render(result), soft_wrap=False)
 
 
 def replay_command(
@@ -152,6 +152,6 @@ def replay_command(
     if as_json:
         typer.echo(json.dumps(report.to_dict(result), indent=1))
     else:
-        Console(width=200).print(report.render(result), soft_wrap=False)
+        Console().print(report.render(result), soft_wrap=False)
     if result.breaks:
         raise typer.Exit(1)

@@ -31,7 +31,8 @@ SELECT eni, need, protocol, port, peer_addr, unknown_initiator,
        GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
                 SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
        SUM(bytes) AS bytes, SUM(records) AS records, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
-       MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max
+       MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max,
+       SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
 FROM (SELECT r.*, {_NEED} AS need,
              CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
              CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
@@ -43,7 +44,8 @@ ORDER BY eni, need, protocol, port, peer_addr, unknown_initiator
 """
 """What each ENI needed, one row per (ENI, direction a rule is needed in, protocol, server port, peer): the ACCEPTed
 connections it initiated (egress), those initiated toward it (ingress) and, where the initiator is unknown, each
-direction it was seen in; `flows` counts connections once (the larger of the two directions' counts)."""
+direction it was seen in; `flows` counts connections once (the larger of the two directions' counts), `replies`
+those whose answer the logs show ACCEPTed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +103,13 @@ class Need:
     last_seen: int | None
     client_min: int | None
     client_max: int | None
+    replies: int = 0
 
     @classmethod
     def of(cls, values: tuple[Any, ...]) -> "Need":
-        e, d, proto, port, peer, unknown, flows, nbytes, records, first, last, cmin, cmax = values
+        e, d, proto, port, peer, unknown, flows, nbytes, records, first, last, cmin, cmax, replies = values
         return cls(e, d, int(proto), str(port), peer, bool(unknown), int(flows or 0), int(nbytes or 0),
-                   int(records or 0), first, last, cmin, cmax)
+                   int(records or 0), first, last, cmin, cmax, int(replies or 0))
 
 
 def proto_text(protocol: int | None) -> str:

@@ -170,6 +170,7 @@ class _Collector:
         self.refused_today = 0
         self.skipped_unknown = 0
         self.nacl_needs: list[tuple[Need, Host]] = []
+        self.replies_unseen = 0
         self.count = 0
 
     def add(self, need: Need) -> None:
@@ -379,14 +380,17 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
         else:
             server = back = ALL_PORTS
         for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
+            if why == "reply" and not need.replies:  # the logs show no accepted answer: opening one is no tightening
+                collector.replies_unseen += 1
+                continue
             peers = wanted[nacl][direction][(need.protocol, ports, why)]
             peers.setdefault(need.peer, Evidence(peers=1)).add(need)
     plans = []
     for nacl in sorted(wanted):
         warnings: list[str] = []
         entries: dict[Direction, list[Proposed]] = {INGRESS: [], EGRESS: []}
-        number = options.nacl_first
         for direction in Direction:
+            number = options.nacl_first  # numbers are per direction (§3.1)
             for version in (4, 6):
                 keyed: dict[object, list[generalise.Net]] = {}
                 for key, peers in wanted[nacl][direction].items():
@@ -471,6 +475,7 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
         "accepted_but_refused_by_model": collector.refused_today,
         "initiator_unknown_skipped": collector.skipped_unknown,
         "nacl_entries": sum(len(n.ingress) + len(n.egress) for n in nacls),
+        "nacl_replies_not_seen_accepted": collector.replies_unseen,
         "options": {"max_rules": options.max_rules, "min_prefix_v4": options.min_prefix_v4,
                     "min_prefix_v6": options.min_prefix_v6, "group_min_members": options.group_min_members,
                     "unknown": options.unknown, "outside_ephemeral": str(options.outside_ephemeral),

@@ -121,6 +121,9 @@ def render(result: ReplayResult) -> RenderableType:
             model = _blockers(j.today) or "allowed: " + ", ".join(sorted({v.sg for v in j.today}))
             table.add_row(_row_text(j.row), f"{j.row.records:,}", model)
         parts.append(table)
+    if not result.fidelity and c.get("judged", 0):
+        parts.append(Text(f"the logs agree with the model on all {c['judged']:,} judged rows (no fidelity finding)",
+                          style="green"))
     if result.unknown_enis:
         names = ", ".join(f"{e} ({n:,} records)" for e, n in list(result.unknown_enis.items())[:5])
         parts.append(Text(f"fidelity: {len(result.unknown_enis)} ENI(s) in the logs are not in the snapshot, their "

@@ -137,7 +137,9 @@ def render(result: TightenResult) -> RenderableType:
         f"{s['direction_unknown_rows']:,} rows of unknown direction; initiator unknown: "
         f"{s['initiator_unknown_rows']:,} rows ({'proposed both ways' if s['options']['unknown'] == 'propose' else 'skipped'})"
         + (f"; {s['accepted_but_refused_by_model']} accepted needs the model refuses today (see vpclab replay)"
-           if s["accepted_but_refused_by_model"] else ""), style="bold"))
+           if s["accepted_but_refused_by_model"] else "")
+        + (f"; {s['nacl_replies_not_seen_accepted']} NACL reply entries not proposed (no accepted reply in the logs)"
+           if s.get("nacl_replies_not_seen_accepted") else ""), style="bold"))
     parts.append(Text("Check it: vpclab replay SNAPSHOT --flows … --proposal THIS.json", style="dim"))
     return Group(*parts)
 
