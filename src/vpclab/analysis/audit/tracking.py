@@ -47,7 +47,8 @@ def run_untracked(check: Check, ctx: Context) -> Iterator[Finding]:
             opposite = ctx.engine.sg_policy(host.name, other)
             back = next((r for bit, r in enumerate(opposite.rules) if opposite.world_mask >> bit & 1
                          and isinstance(r.rule, SgRule) and r.rule.all_ports
-                         and r.rule.protocol in (ALL, match.proto)), None)
+                         and r.rule.protocol in (ALL, match.proto)
+                         and r.rule.peer.cidr.version == match.version), None)  # type: ignore[union-attr]
             started = "from" if match.direction is INGRESS else "to"
             what = f"{protocol_name(match.proto)} {_spans(match.ports)} {started} "
             what += "0.0.0.0/0" if match.version == 4 else "::/0"
