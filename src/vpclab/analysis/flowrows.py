@@ -27,7 +27,7 @@ _NEED = ("CASE WHEN initiator = 'local' THEN 'egress' WHEN initiator = 'peer' TH
          "ELSE direction END")
 
 NEEDS = f"""
-SELECT eni, need, protocol, port, peer_addr, unknown_initiator,
+SELECT p.profile AS eni, need, protocol, port, peer_addr, unknown_initiator,
        GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
                 SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
        SUM(bytes) AS bytes, SUM(records) AS records, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
@@ -39,10 +39,13 @@ FROM (SELECT r.*, {_NEED} AS need,
       FROM flow_rows r
       WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL
         AND peer_addr IS NOT NULL) n
-GROUP BY eni, need, protocol, port, peer_addr, unknown_initiator
-ORDER BY eni, need, protocol, port, peer_addr, unknown_initiator
+JOIN tighten_profiles p ON p.eni = n.eni
+GROUP BY p.profile, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY p.profile, need, protocol, port, peer_addr, unknown_initiator
 """
-"""What each ENI needed, one row per (ENI, direction a rule is needed in, protocol, server port, peer): the ACCEPTed
+"""What each ENI *profile* needed (ENIs with the same groups, subnet and ephemeral ports need the same rules, so they
+are summed in the engine: `tighten_profiles` maps each snapshot ENI to its profile), one row per (profile, direction
+a rule is needed in, protocol, server port, peer): the ACCEPTed
 connections it initiated (egress), those initiated toward it (ingress) and, where the initiator is unknown, each
 direction it was seen in; `flows` counts connections once (the larger of the two directions' counts), `replies`
 those whose answer the logs show ACCEPTed."""
@@ -160,11 +163,32 @@ def flow_rows(run: FlowRun) -> Iterator[FlowRow]:
             yield FlowRow.of(values)
 
 
-def needs(run: FlowRun) -> Iterator[Need]:
-    """The NEEDS rows of the run, streamed."""
+LOGGED = """
+SELECT DISTINCT r.eni FROM flow_rows r JOIN tighten_profiles p ON p.eni = r.eni
+WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL AND peer_addr IS NOT NULL
+"""
+"""The snapshot ENIs with at least one usable ACCEPTed row."""
+
+
+def profiles_view(pairs: list[tuple[str, str]]) -> str:
+    """(ENI, profile) pairs as a SELECT, like flows.sql.known_addresses."""
+    if not pairs:
+        return "SELECT CAST(NULL AS STRING) AS eni, CAST(NULL AS STRING) AS profile WHERE 1 = 0"
+    values = ", ".join(f"('{e.replace(chr(39), chr(39) * 2)}', '{p}')" for e, p in pairs)
+    return f"SELECT eni, profile FROM (VALUES {values}) AS k(eni, profile)"
+
+
+def needs(run: FlowRun, profiles: list[tuple[str, str]]) -> Iterator[Need]:
+    """The NEEDS rows of the run per profile (the `eni` field holds the profile), streamed."""
+    run.engine.view("tighten_profiles", profiles_view(profiles))
     for chunk in batches(run, NEEDS):
         for values in chunk:
             yield Need.of(values)
+
+
+def logged(run: FlowRun) -> list[str]:
+    """The ENIs with usable ACCEPTed rows (after `needs` registered the profiles)."""
+    return sorted(str(r[0]) for chunk in batches(run, LOGGED) for r in chunk)
 
 
 def time_range(run: FlowRun) -> tuple[int | None, int | None]:

@@ -9,6 +9,7 @@ outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision i
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from vpclab.analysis import generalise
@@ -81,6 +82,16 @@ class RowJudge:
         self.network = network
         self.engine = engine or Engine(network)
         self._breaks: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._profiles: dict[str, tuple[object, ...]] = {}
+        self._memo: dict[tuple[object, ...], GateVerdict] = {}
+
+    def _profile(self, eni: str) -> tuple[object, ...]:
+        """What a decision at this ENI depends on besides the packet: its groups and its subnet."""
+        found = self._profiles.get(eni)
+        if found is None:
+            host = self.network.hosts[eni]
+            found = self._profiles[eni] = (host.security_groups, host.subnet)
+        return found
 
     def knows(self, eni: str) -> bool:
         host = self.network.hosts.get(eni)
@@ -130,9 +141,27 @@ class RowJudge:
         return out
 
     def judge(self, row: FlowRow, span: tuple[int, int] | None) -> GateVerdict:
-        """The row's verdict for client ports `span` (its first port stands for all of them)."""
+        """The row's verdict for client ports `span` (its first port stands for all of them).
+
+        Remembered per (ENI profile, direction, protocol, ports, peer, request or reply, the span between this
+        network's breakpoints): the same question at another ENI of the same groups and subnet has the same answer
+        (the verdict's gate decisions then name the first ENI asked)."""
         client = span[0] if span is not None else 0
         request = is_request(row)
+        where = bisect.bisect_right(self.breakpoints(row.eni, row.protocol or 0), client) if span is not None else -1
+        key = (self._profile(row.eni), row.direction, row.protocol, row.local_port if row.local_port != "ephemeral"
+               else None, row.peer_addr, row.peer_port if row.peer_port != "ephemeral" else None, request, where,
+               self.same_subnet(row.eni, row.peer_addr or ""))
+        known = self._memo.get(key)
+        if known is not None:
+            return GateVerdict(known.allowed, span, known.sg, known.blockers, known.admitting, known.untracked)
+        verdict = self._judge(row, span, client, request)
+        if len(self._memo) >= 1 << 20:
+            self._memo.clear()
+        self._memo[key] = verdict
+        return verdict
+
+    def _judge(self, row: FlowRow, span: tuple[int, int] | None, client: int, request: bool) -> GateVerdict:
         p = _packet(row, client, request)
         direction = EGRESS if row.direction == "egress" else INGRESS
         engine = self.engine

@@ -87,8 +87,8 @@ def fit(keys: dict[object, list[Net]], budget: int, floor: int) -> tuple[dict[ob
     if sum(len(v) for v in spans.values()) <= budget:
         return {k: [_net(lo, p, bits) for lo, _hi, p in v] for k, v in spans.items()}, None
 
-    def total(prefix: int) -> int:
-        return sum(_count(v, prefix, bits) for v in spans.values())
+    def total(prefix: int) -> int:  # exact: the groups after collapsing (adjacent groups may merge)
+        return sum(len(_group(v, prefix, bits)) if _count(v, prefix, bits) > 1 else 1 for v in spans.values())
 
     lo, hi = floor, bits - 1  # find the largest prefix in [floor, bits-1] with total <= budget
     if total(floor) > budget:

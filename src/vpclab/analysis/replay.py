@@ -151,7 +151,7 @@ def gate_facts(gate: GateDecision) -> dict[str, Any]:
         text = f"{rule.ref}: {rule.rule.text(gate.direction)}"
     elif rule is not None:
         text = "rule *: deny (no entry matches)"
-    return {"component": gate.component, "id": gate.id, "direction": str(gate.direction), "where": gate.where,
+    return {"component": gate.component, "id": gate.id, "direction": str(gate.direction),
             "decision": "allow" if gate.allowed else "deny",
             "rule": text if gate.component == "nacl" or gate.allowed else "no rule admits it",
             "source": str(rule.origin) if rule is not None and rule.origin is not None else ""}

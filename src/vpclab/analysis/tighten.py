@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vpclab.analysis import generalise
-from vpclab.analysis.flowrows import FlowRow, Need, needs
+from vpclab.analysis.flowrows import FlowRow, Need, logged, needs
 from vpclab.analysis.gates import RowJudge
 from vpclab.flows.pipeline import FlowRun
 from vpclab.model.network import Host, Network
@@ -143,7 +143,7 @@ def _request_row(need: Need, host: Host) -> FlowRow:
     v6 = generalise.parse(need.peer).version == 6
     local = str(host.ipv6 if v6 and host.ipv6 is not None else host.ip)
     egress = need.direction == "egress"
-    return FlowRow(need.eni, need.direction, need.protocol, local, "ephemeral" if egress else need.port, need.peer,
+    return FlowRow(host.name, need.direction, need.protocol, local, "ephemeral" if egress else need.port, need.peer,
                    need.port if egress else "ephemeral", "ACCEPT", "local" if egress else "peer", "", 0, 0, 0, 0,
                    None, None, 1024, 1024)
 
@@ -166,23 +166,18 @@ class _Collector:
             lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
         self.today: dict[tuple[str, Direction, SgRule], Evidence] = defaultdict(Evidence)
         self.logged: dict[str, int] = defaultdict(int)  # ENI -> needs
-        self.unknown_enis: dict[str, int] = defaultdict(int)
         self.refused_today = 0
         self.skipped_unknown = 0
         self.nacl_needs: list[tuple[Need, Host]] = []
         self.replies_unseen = 0
         self.count = 0
 
-    def add(self, need: Need) -> None:
+    def add(self, need: Need, host: Host) -> None:
+        """One need of a profile (`host` stands for every ENI of it: same groups, subnet, ephemeral ports)."""
         self.count += 1
-        host = self.network.hosts.get(need.eni)
-        if host is None or host.internet:
-            self.unknown_enis[need.eni] += need.flows
-            return
         if need.unknown_initiator and self.options.unknown == "skip":
             self.skipped_unknown += 1
             return
-        self.logged[need.eni] += 1
         direction = EGRESS if need.direction == "egress" else INGRESS
         owner = host.security_groups[0] if host.security_groups else None
         if host.security_groups:
@@ -196,7 +191,7 @@ class _Collector:
         if owner is not None:
             peers = self.needs[owner][direction][(need.protocol, need.port)]
             peers.setdefault(need.peer, Evidence(peers=1)).add(need)
-        if host.subnet is not None and not self.judge.same_subnet(need.eni, need.peer):
+        if host.subnet is not None and not self.judge.same_subnet(host.name, need.peer):
             self.nacl_needs.append((need, host))
 
 
@@ -452,8 +447,18 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
     options = options or TightenOptions()
     judge = RowJudge(network)
     collector = _Collector(network, judge, options)
-    for need in needs(run):
-        collector.add(need)
+    profiles: dict[tuple[object, ...], str] = {}
+    stands_for: dict[str, Host] = {}
+    pairs = []
+    for host in network.vpc_hosts():
+        key = (host.security_groups, host.subnet, host.ephemeral_ports)
+        profile = profiles.setdefault(key, f"p{len(profiles)}")
+        stands_for.setdefault(profile, host)
+        pairs.append((host.name, profile))
+    for need in needs(run, pairs):
+        collector.add(need, stands_for[need.eni])
+    for eni in logged(run):
+        collector.logged[eni] += 1
     members = _members(network)
     touched = sorted({g for e in collector.logged for g in network.hosts[e].security_groups
                       if g in network.security_groups})
