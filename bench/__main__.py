@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|reach|audit|flows] [--against REV] [--json PATH]
+"""`python -m bench [--quick] [--only established|rules|hotspots|kernel|load|import|reach|audit|flows|tighten] [--against REV] [--json PATH]
 [--no-hotspots]`.
 
 Runs the benchmarks, prints readable tables, and writes every figure to bench/results.json
@@ -22,6 +22,7 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without installing:
     sys.path.insert(0, str(ROOT / "src"))
 
 from bench import audit, established, flows, hotspots, importing, kernel, load, reach, rules  # noqa: E402
+from bench import tighten  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 QUICK_JSON = Path(__file__).resolve().parent / "results-quick.json"
@@ -220,7 +221,7 @@ def print_flows(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="vpclab benchmarks")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer packets and passes")
-    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "reach", "audit", "flows"],
+    parser.add_argument("--only", choices=["established", "rules", "hotspots", "kernel", "load", "import", "reach", "audit", "flows", "tighten"],
                         action="append", help="run only these sections (repeatable); the results file keeps the others")
     parser.add_argument("--against", metavar="REV", help="import section: also import the same snapshots with a git "
                         "revision's src/ (in the first round only), for a before/after ratio")
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.json is None:
         args.json = QUICK_JSON if args.quick else DEFAULT_JSON
-    selected = args.only or ["established", "rules", "load", "import", "flows", "reach", "audit", "kernel"] + (
+    selected = args.only or ["established", "rules", "load", "import", "flows", "tighten", "reach", "audit", "kernel"] + (
         [] if args.no_hotspots else ["hotspots"])
 
     import vpclab
@@ -267,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     if "flows" in selected:
         results["flows"] = flows.run(args.quick)
         print_flows(results["flows"])
+    if "tighten" in selected:
+        results["tighten"] = tighten.run(args.quick)
+        print(tighten.report(results["tighten"]))
     if "hotspots" in selected:
         results["hotspots"] = hotspots.run(args.quick)
         print_hotspots(results["hotspots"])

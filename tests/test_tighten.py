@@ -9,6 +9,8 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowsynth
 
@@ -148,3 +150,25 @@ def test_unknown_initiators_are_proposed_both_ways_or_skipped(tmp_path: Path) ->
     web = {g["group"]: g for g in skipped["groups"]}["sg-web"]
     assert not [r for d in ("ingress", "egress") for r in web[d] if "192.0.2.99" in r["peer"]]
     assert skipped["summary"]["initiator_unknown_skipped"] == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**16 - 1), min_size=1, max_size=60, unique=True), st.integers(1, 20),
+       st.integers(8, 24))
+def test_cidr_fitting_takes_the_longest_prefix_that_fits(hosts: list[int], budget: int, floor: int) -> None:
+    """T6: every peer is covered, by the smallest CIDRs of the peers sharing one /prefix (adjacent ones collapsed,
+    which widens nothing); the count is within the budget unless the floor is reached, and one bit longer would
+    not have fitted (the generalisation is as specific as the quota allows)."""
+    from vpclab.analysis import generalise
+
+    nets = [ipaddress.ip_network((int(ipaddress.ip_address("10.0.0.0")) + h, 32)) for h in hosts]
+    fitted, prefix = generalise.fit({"k": nets}, budget, floor)
+    out = fitted["k"]
+    assert all(any(n.subnet_of(o) for o in out) for n in nets)
+    if prefix is None:
+        assert out == list(ipaddress.collapse_addresses(nets)) and len(out) <= budget  # exact, nothing widened
+        return
+    assert prefix >= floor and out == generalise.group_at(nets, prefix)  # peers sharing a /prefix, covered
+    assert len(out) <= budget or prefix == floor
+    if len(out) <= budget and prefix < 32:
+        assert len(generalise.group_at(nets, prefix + 1)) > budget
