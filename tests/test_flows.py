@@ -435,3 +435,19 @@ def test_generated_logs_every_accepted_connection_gets_its_true_opener(tmp_path:
             derived.add((r["eni"], "egress", r["protocol"], int(r["peer_port"]), r["peer_addr"]))
     expected = {(t["eni"], t["direction"], t["proto"], t["port"], t["peer"]) for t in truth["rules"]}
     assert derived == expected
+
+
+def test_memory_limit_spills_and_gives_the_same_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """VPCLAB_DUCKDB_MEMORY_LIMIT: intermediate tables in a database file DuckDB pages out; same rows, same lines."""
+    lines = [_v2("10.0.0.5", f"10.0.9.{i % 200}", 40000 + i, 443) for i in range(3000)] + ["2 bad"]
+    path = _write(tmp_path / "m.log", lines, " ".join(DEFAULT_FORMAT))
+    free = read_flows([path])
+    monkeypatch.setenv("VPCLAB_DUCKDB_MEMORY_LIMIT", "64MB")
+    bounded = read_flows([path])
+    assert bounded.rows() == free.rows()
+    assert [(p.line, p.message) for p in bounded.summary.examples] == [(3002, "line has 2 field(s), expected the 14 "
+                                                                       "fields of its format (version account-id "
+                                                                       "interface-id srcaddr …)")]
+    assert bounded.summary.to_dict() == free.summary.to_dict()
+    free.close()
+    bounded.close()

@@ -6,6 +6,9 @@ everything after that is the SQL text of `flows.sql`, run unchanged.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Any, Protocol
 
 from vpclab.flows.discover import TextGroup
@@ -41,15 +44,21 @@ class DuckEngine:
     name = "duckdb"
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+        """`memory_limit` (e.g. '2GB', default: VPCLAB_DUCKDB_MEMORY_LIMIT, else DuckDB's 80% of RAM) bounds memory."""
         import duckdb
 
         self._duckdb = duckdb
-        self.con = duckdb.connect(":memory:")
+        memory_limit = memory_limit or os.environ.get("VPCLAB_DUCKDB_MEMORY_LIMIT")
+        self._spill = tempfile.mkdtemp(prefix="vpclab-duckdb-") if memory_limit else None
+        # With a limit, the intermediate tables live in a database file DuckDB can page out, and hash tables spill
+        # to the same temporary folder; without one, everything stays in memory (DuckDB's own limit, 80% of RAM).
+        self.con = duckdb.connect(os.path.join(self._spill, "flows.duckdb") if self._spill else ":memory:")
         self.con.execute("SET enable_progress_bar = false")  # it writes to stdout, which holds --json output
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            self.con.execute(f"SET temp_directory = '{self._spill}'")
 
     @staticmethod
     def _list(files: list[str]) -> str:
@@ -92,7 +101,7 @@ class DuckEngine:
         self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def materialize(self, name: str, sql: str) -> None:
-        self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self._run(f"CREATE OR REPLACE {'' if self._spill else 'TEMP '}TABLE {name} AS {sql}")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         try:
@@ -111,6 +120,8 @@ class DuckEngine:
 
     def close(self) -> None:
         self.con.close()
+        if self._spill:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
 
 def _first_line(text: str) -> str:
