@@ -213,6 +213,10 @@ def print_flows(r: dict) -> None:
     print(_table(["run", "seconds", "records/s", "peak MiB"], rows))
     if "ratio" in r:
         print(f"\n   vpclab / floor: {r['ratio']:.2f}×")
+    bounded = r.get("vpclab_bounded", {})
+    if "seconds" in bounded:
+        print(f"   vpclab with DuckDB memory_limit {bounded['memory_limit']}: {bounded['seconds']:.2f} s, peak "
+              f"{bounded['peak_mib']:,.0f} MiB")
     spark = r.get("spark", {})
     print(f"   Spark local, same files, once: {spark['seconds']:.1f} s ({r['records'] / spark['seconds']:,.0f} "
           "records/s)" if "seconds" in spark else f"   Spark local: {spark}")

@@ -4,13 +4,15 @@
 memory, VmHWM from /proc/self/status): the floor — DuckDB reading the same files with read_csv and grouping them by
 the 5-tuple, ENI and action, nothing else — and `vpclab.flows.read_flows` (discovery, the checks of every field,
 the directed collapse, initiator inference, the aggregate and the summary). The two run round-robin, `rounds`
-times (2 by default); the median is reported with the ratio to the floor measured in the same run. Spark local (`--engine spark`)
-runs once on the same files when Java is present.
+times (2 by default); the median is reported with the ratio to the floor measured in the same run. Then vpclab once
+more with DuckDB's memory bounded to 2 GB, and Spark local (`--engine spark`) once on the same files when Java is
+present (its peak is the Python driver's; the JVM is not counted).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -24,6 +26,7 @@ from bench.flowgen import FORMAT, write_flows
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS, QUICK_RECORDS = 10_000_000, 200_000
 TIMEOUT_S = 3600
+BOUND = "2GB"  # one more vpclab run with DuckDB's memory bounded (VPCLAB_DUCKDB_MEMORY_LIMIT)
 SPARK_TIMEOUT_S = 2400
 
 PEAK = """
@@ -66,10 +69,10 @@ print(json.dumps({"seconds": seconds, "records": summary.records, "rows": summar
 """
 
 
-def _child(code: str, *args: str, timeout: float = TIMEOUT_S) -> dict:
+def _child(code: str, *args: str, timeout: float = TIMEOUT_S, env: dict | None = None) -> dict:
     try:
         done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
-                              check=False)
+                              check=False, env=None if env is None else {**os.environ, **env})
     except subprocess.TimeoutExpired:
         return {"error": f"no answer within {timeout:.0f} s"}
     if done.returncode != 0:
@@ -103,6 +106,8 @@ def run(quick: bool, records: int | None = None, rounds: int | None = None, spar
                 result[f"{name}_peak_mib"] = max(r["peak_mib"] for r in ok)
         if "floor_median_s" in result and "vpclab_median_s" in result:
             result["ratio"] = result["vpclab_median_s"] / result["floor_median_s"]
+        bounded = _child(VPCLAB, str(logs), "duckdb", str(ROOT / "src"), env={"VPCLAB_DUCKDB_MEMORY_LIMIT": BOUND})
+        result["vpclab_bounded"] = bounded | {"memory_limit": BOUND}
         if spark and shutil.which("java"):
             result["spark"] = _child(VPCLAB, str(logs), "spark", str(ROOT / "src"), timeout=SPARK_TIMEOUT_S)
         else:
