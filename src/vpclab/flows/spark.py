@@ -28,7 +28,9 @@ def session(master: str | None = None) -> Any:
     if chosen:
         builder = builder.master(chosen)
     elif "PYSPARK_SUBMIT_ARGS" not in os.environ:
-        builder = builder.master("local[*]")
+        # local mode: the tasks run in the driver's JVM, whose default 1 GiB ran out on 10 million records
+        builder = builder.master("local[*]").config("spark.driver.memory",
+                                                    os.environ.get("VPCLAB_SPARK_DRIVER_MEMORY", "3g"))
     spark = (builder.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", os.environ.get("VPCLAB_SPARK_PARTITIONS", "8"))
              .config("spark.sql.session.timeZone", "UTC")
