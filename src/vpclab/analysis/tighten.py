@@ -168,7 +168,11 @@ class _Collector:
         self.logged: dict[str, int] = defaultdict(int)  # ENI -> needs
         self.refused_today = 0
         self.skipped_unknown = 0
-        self.nacl_needs: list[tuple[Need, Host]] = []
+        # nacl -> direction -> (protocol, PortRange, why) -> peer -> evidence
+        self.nacl_wanted: dict[str, dict[Direction, dict[tuple[int, PortRange, str], dict[str, Evidence]]]] = \
+            defaultdict(lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
+        self.nacl_subnets: dict[str, set[str]] = defaultdict(set)
+        self.by_address = {str(a): h for h in network.vpc_hosts() for a in h.private_addresses}
         self.replies_unseen = 0
         self.count = 0
 
@@ -192,7 +196,7 @@ class _Collector:
             peers = self.needs[owner][direction][(need.protocol, need.port)]
             peers.setdefault(need.peer, Evidence(peers=1)).add(need)
         if host.subnet is not None and not self.judge.same_subnet(host.name, need.peer):
-            self.nacl_needs.append((need, host))
+            _nacl_need(self, need, host)
 
 
 # ---- a group's rules from its needs -------------------------------------------------------------------------
@@ -357,29 +361,29 @@ def _client_range(hosts: dict[str, Host], address: str, observed: tuple[int | No
     return PortRange(first, last)
 
 
+def _nacl_need(collector: _Collector, need: Need, host: Host) -> None:
+    """What one need asks of its subnet's NACL: the request entry and, where the logs show the answer accepted,
+    the reply entry for the client's ephemeral ports (both stateless, §3.1, §3.4); summed as they come."""
+    options = collector.options
+    nacl = collector.network.subnets[host.subnet or ""].nacl
+    collector.nacl_subnets[nacl].add(host.subnet or "")
+    there = EGRESS if need.direction == "egress" else INGRESS
+    if has_ports(need.protocol):
+        server = _port_range(need.protocol, need.port)
+        client_addr = str(host.ip) if there is EGRESS else need.peer
+        back = _client_range(collector.by_address, client_addr, (need.client_min, need.client_max), options)
+    else:
+        server = back = ALL_PORTS
+    for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
+        if why == "reply" and not need.replies:  # the logs show no accepted answer: opening one is no tightening
+            collector.replies_unseen += 1
+            continue
+        peers = collector.nacl_wanted[nacl][direction][(need.protocol, ports, why)]
+        peers.setdefault(need.peer, Evidence(peers=1)).add(need)
+
+
 def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan]:
-    network = collector.network
-    # nacl -> direction -> (protocol, PortRange, why) -> peer -> evidence
-    wanted: dict[str, dict[Direction, dict[tuple[int, PortRange, str], dict[str, Evidence]]]] = defaultdict(
-        lambda: {INGRESS: defaultdict(dict), EGRESS: defaultdict(dict)})
-    subnets: dict[str, set[str]] = defaultdict(set)
-    by_address = {str(a): h for h in network.vpc_hosts() for a in h.private_addresses}
-    for need, host in collector.nacl_needs:
-        nacl = network.subnets[host.subnet or ""].nacl
-        subnets[nacl].add(host.subnet or "")
-        there = EGRESS if need.direction == "egress" else INGRESS
-        if has_ports(need.protocol):
-            server = _port_range(need.protocol, need.port)
-            client_addr = str(host.ip) if there is EGRESS else need.peer
-            back = _client_range(by_address, client_addr, (need.client_min, need.client_max), options)
-        else:
-            server = back = ALL_PORTS
-        for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
-            if why == "reply" and not need.replies:  # the logs show no accepted answer: opening one is no tightening
-                collector.replies_unseen += 1
-                continue
-            peers = wanted[nacl][direction][(need.protocol, ports, why)]
-            peers.setdefault(need.peer, Evidence(peers=1)).add(need)
+    wanted, subnets = collector.nacl_wanted, collector.nacl_subnets
     plans = []
     for nacl in sorted(wanted):
         warnings: list[str] = []
