@@ -230,3 +230,28 @@ def test_shared_logs_whose_enis_no_snapshot_holds(tmp_path: Path) -> None:
     assert set(proposal["summary"]["enis_not_in_snapshot"]) == {"eni-63c18886", "eni-b1578161"}
     done = vpclab("replay", str(snapshot), "--flows", str(logs[0]))
     assert done.returncode == 0 and "not in the snapshot" in done.stdout and "eni-63c18886" in done.stdout
+
+
+def test_replay_renderers_name_what_breaks_and_what_survives(tmp_path: Path) -> None:
+    """The text and JSON of a replay whose proposal drops SSH: the broken rows with the blocking group, the tracked
+    sessions with the time they last until (JSON: the whole contract of DESIGN.md's replay paragraph)."""
+    from rich.console import Console
+
+    from vpclab.report.replay import render, to_dict
+
+    made = flowsynth.write(tmp_path, 16)
+    made.snapshot.write_text(made.snapshot.read_text().replace("{proto: tcp, ports: 22, cidr: 0.0.0.0/0}",
+                                                               "{proto: tcp, ports: 22, cidr: 192.0.2.0/24}"))
+    proposal = _without(flowsynth.tighten_json(made.snapshot, [made.logs]), "sg-web", "ingress", "22")
+    result = _replay(made.snapshot, [made.logs], proposal)
+    data = to_dict(result)
+    assert data["ok"] is False and len(data["broken"]) == 4 and len(data["tracked_survivors"]) == 2
+    survivor = data["tracked_survivors"][0]
+    assert survivor["tracked"] and survivor["tcp_established_timeout"] == 432000 and survivor["survives_until"]
+    blockers = {b["id"] for j in data["broken"] for v in j["proposal"] for b in v["blockers"]}
+    assert blockers == {"sg-web"}
+    console = Console(record=True, width=240)
+    console.print(render(result))
+    text = console.export_text()
+    assert "blocks 4 row(s)" in text and "tracked connections a revocation would not cut" in text
+    assert survivor["survives_until"] in text

@@ -159,3 +159,18 @@ def test_several_flow_paths_after_one_flag(tmp_path: Path) -> None:
     done = vpclab("tighten", str(made.snapshot), "--flows", str(files[0]), str(files[1]), "--format", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["records"] == made.records
+
+
+def test_json_has_the_design_contract_shape(result) -> None:  # type: ignore[no-untyped-def]
+    """DESIGN.md "Flow logs": {"groups": [{"group", "enis", "ingress", "egress", "add", "remove", "keep"}], "nacls",
+    "summary"}; a RULE is {"proto", "ports", "peer", "flows", "bytes", "last_seen"} with the contract's words."""
+    data = to_dict(result)
+    assert {"groups", "nacls", "summary"} <= set(data)
+    for group in data["groups"]:
+        assert {"group", "enis", "ingress", "egress", "add", "remove", "keep"} <= set(group)
+        for rule in group["ingress"] + group["egress"]:
+            assert {"proto", "ports", "peer", "flows", "bytes", "last_seen"} <= set(rule)
+            assert rule["proto"] in ("tcp", "udp", "icmp", "icmpv6", "-1") or rule["proto"].isdigit()
+            assert rule["ports"] == "all" or re.fullmatch(r"\d+(-\d+)?", rule["ports"])
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rule["last_seen"])
+            assert isinstance(rule["flows"], int) and isinstance(rule["bytes"], int)
