@@ -255,3 +255,21 @@ def test_replay_renderers_name_what_breaks_and_what_survives(tmp_path: Path) -> 
     text = console.export_text()
     assert "blocks 4 row(s)" in text and "tracked connections a revocation would not cut" in text
     assert survivor["survives_until"] in text
+
+
+def test_aws_ipv6_example_tightens_to_one_slash_128(tmp_path: Path) -> None:
+    """The shared IPv6 record (aws-docs/doc-ipv6-ssh.log) with a snapshot that gives the ENI the server's address:
+    SSH from ::/0 narrows to the one client's /128 (§1.1: a single IPv6 address is a /128), the NACL entries are
+    IPv6 ones, and replay judges the row as an IPv6 packet, allowed today and under the proposal."""
+    logs = [shared("flowlogs", "aws-docs", "doc-ipv6-ssh.log")]
+    lab = Path(__file__).parent / "fixtures" / "tighten" / "doc-ipv6-ssh.yaml"
+    proposal = flowsynth.tighten_json(lab, logs)
+    (group,) = proposal["groups"]
+    client = "2001:db8:1234:a100:8d6e:3477:df66:f105/128"
+    assert [(r["proto"], r["ports"], r["peer"]) for r in group["ingress"]] == [("tcp", "22", client)]
+    assert {(r["proto"], r["ports"], r["peer"]) for r in group["remove"]} == {
+        ("tcp", "22", "::/0"), ("-1", "all", "0.0.0.0/0"), ("-1", "all", "::/0")}  # the new group's egress, both families
+    (acl,) = proposal["nacls"]
+    assert [(e["proto"], e["ports"], e["cidr"]) for e in acl["ingress"]] == [("tcp", "22", client)]
+    result = _replay(lab, logs, proposal)
+    assert result.counts["judged"] == 1 and result.broken == [] and result.fidelity == []
