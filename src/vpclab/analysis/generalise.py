@@ -43,28 +43,62 @@ def covering(members: Sequence[Net]) -> Net:
     return _net(lo, bits - (lo ^ hi).bit_length(), bits)
 
 
+def _decompose(lo: int, hi: int, bits: int) -> list[tuple[int, int, int]]:
+    """The fewest aligned CIDRs that make up [lo, hi], as (first, last, prefix length)."""
+    out = []
+    while lo <= hi:
+        size = (lo & -lo).bit_length() - 1 if lo else bits
+        while (1 << size) - 1 > hi - lo:
+            size -= 1
+        out.append((lo, lo + (1 << size) - 1, bits - size))
+        lo += 1 << size
+    return out
+
+
+def _collapse(ranges: list[tuple[int, int]], bits: int) -> list[tuple[int, int, int]]:
+    """Ranges merged where they touch or overlap, then cut into aligned CIDRs (ipaddress.collapse_addresses, on
+    integers)."""
+    out: list[tuple[int, int, int]] = []
+    merged: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    for lo, hi in merged:
+        out += _decompose(lo, hi, bits)
+    return out
+
+
 def _spans(nets: Iterable[Net]) -> list[tuple[int, int, int]]:
     """(first, last, prefix length) of each net, collapsed."""
-    return [(int(n.network_address), int(n.broadcast_address), n.prefixlen)
-            for n in ipaddress.collapse_addresses(list(nets))]
+    listed = list(nets)
+    if not listed:
+        return []
+    return _collapse([(int(n.network_address), int(n.broadcast_address)) for n in listed], listed[0].max_prefixlen)
 
 
-def _count(spans: list[tuple[int, int, int]], prefix: int, bits: int) -> int:
+def _group_spans(spans: list[tuple[int, int, int]], prefix: int, bits: int) -> list[tuple[int, int, int]]:
+    """Spans sharing a /prefix become the smallest CIDR covering them; the result collapsed."""
     shift = bits - prefix
-    return len({(lo >> shift) if p > prefix else (lo, p, 0) for lo, _hi, p in spans})
+    groups: dict[object, list[int]] = {}
+    for lo, hi, p in spans:
+        key = (lo >> shift) if p > prefix else (lo, p, 0)
+        found = groups.get(key)
+        if found is None:
+            groups[key] = [lo, hi]
+        else:
+            found[0], found[1] = min(found[0], lo), max(found[1], hi)
+    covers = []
+    for lo, hi in groups.values():
+        size = (lo ^ hi).bit_length()
+        first = lo >> size << size
+        covers.append((first, first + (1 << size) - 1))
+    return _collapse(covers, bits)
 
 
 def _group(spans: list[tuple[int, int, int]], prefix: int, bits: int) -> list[Net]:
-    shift = bits - prefix
-    groups: dict[object, list[tuple[int, int, int]]] = {}
-    for span in spans:
-        key = (span[0] >> shift) if span[2] > prefix else (span[0], span[2], 0)
-        groups.setdefault(key, []).append(span)
-    out = []
-    for members in groups.values():
-        lo, hi = min(m[0] for m in members), max(m[1] for m in members)
-        out.append(_net(lo, bits - (lo ^ hi).bit_length(), bits))
-    return list(ipaddress.collapse_addresses(out))
+    return [_net(lo, p, bits) for lo, _hi, p in _group_spans(spans, prefix, bits)]
 
 
 def group_at(nets: Iterable[Net], prefix: int) -> list[Net]:
@@ -88,7 +122,7 @@ def fit(keys: dict[object, list[Net]], budget: int, floor: int) -> tuple[dict[ob
         return {k: [_net(lo, p, bits) for lo, _hi, p in v] for k, v in spans.items()}, None
 
     def total(prefix: int) -> int:  # exact: the groups after collapsing (adjacent groups may merge)
-        return sum(len(_group(v, prefix, bits)) if _count(v, prefix, bits) > 1 else 1 for v in spans.values())
+        return sum(len(_group_spans(v, prefix, bits)) for v in spans.values())
 
     lo, hi = floor, bits - 1  # find the largest prefix in [floor, bits-1] with total <= budget
     if total(floor) > budget:
