@@ -3,8 +3,8 @@
 A flow log's ACCEPT/REJECT is the ENI's own filters' answer (aws-semantics.md §5.5), so a row is judged at that ENI:
 the security group gate in the row's direction (a reply passes when the request it answers is admitted, since the
 connection is tracked — unless the flow is untracked, then the reply needs a rule, §2.2) and, when the peer is
-outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision is the engine's (`Engine._sg_gate`,
-`Engine._nacl_gate`, the per-gate form of `Engine.decide`); nothing here matches a rule.
+outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision is the engine's (`Engine.sg_gate`,
+`Engine.nacl_gate`, the per-gate form of `Engine.decide`); nothing here matches a rule.
 """
 
 from __future__ import annotations
@@ -165,32 +165,32 @@ class RowJudge:
         p = _packet(row, client, request)
         direction = EGRESS if row.direction == "egress" else INGRESS
         engine = self.engine
-        eni = engine._enis.get(row.eni)  # an ENI AWS gives no group has no SG gate (engine.Engine.update)
         blockers: list[GateDecision] = []
         how, admitting, untracked = "none", None, False
-        if eni is not None:
-            if request:
-                gate = engine._sg_gate(eni, direction, p)
+        if request:
+            gate = engine.sg_gate(row.eni, direction, p)  # None: an ENI AWS gives no group has no SG gate
+            if gate is not None:
                 how, admitting, untracked = ("untracked" if gate.untracked else "rule"), gate, gate.untracked
                 if not gate.allowed:
                     how, admitting = "refused", None
                     blockers.append(gate)
-            else:
-                asked = engine._sg_gate(eni, direction.opposite, _reverse(p))
+        else:
+            asked = engine.sg_gate(row.eni, direction.opposite, _reverse(p))
+            if asked is not None:
                 untracked = asked.untracked
                 if not asked.allowed:
                     how = "no-request"
                     blockers.append(asked)
                 elif asked.untracked:  # judged by the rules on every packet (§2.2)
-                    gate = engine._sg_gate(eni, direction, p)
+                    gate = engine.sg_gate(row.eni, direction, p)
                     how, admitting = "untracked", asked
-                    if not gate.allowed:
+                    if gate is not None and not gate.allowed:
                         blockers.append(gate)
                 else:
                     how, admitting = "tracked", asked
         host = self.network.hosts[row.eni]
         if host.subnet is not None and not self.same_subnet(row.eni, row.peer_addr or ""):
-            nacl = engine._nacl_gate(host.subnet, direction, p)
+            nacl = engine.nacl_gate(host.subnet, direction, p)
             if not nacl.allowed:
                 blockers.append(nacl)
         return GateVerdict(not blockers, span, how, tuple(blockers), admitting, untracked)
