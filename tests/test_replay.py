@@ -17,7 +17,6 @@ import flowsynth
 from shareddata import shared
 from vpclab.analysis.proposal import apply_tighten, load_proposal
 from vpclab.analysis.replay import replay
-from vpclab.load.snapshot import load_snapshot
 
 
 def vpclab(*args: str) -> subprocess.CompletedProcess[str]:
