@@ -175,6 +175,7 @@ class _Collector:
         self.by_address = {str(a): h for h in network.vpc_hosts() for a in h.private_addresses}
         self.replies_unseen = 0
         self.count = 0
+        self._admitted: dict[tuple[object, ...], Any] = {}  # (groups, direction, proto, port, peer) -> RuleRef | None
 
     def add(self, need: Need, host: Host) -> None:
         """One need of a profile (`host` stands for every ENI of it: same groups, subnet, ephemeral ports)."""
@@ -185,11 +186,15 @@ class _Collector:
         direction = EGRESS if need.direction == "egress" else INGRESS
         owner = host.security_groups[0] if host.security_groups else None
         if host.security_groups:
-            verdict = self.judge.judge(_request_row(need, host), (1024, 1024))
-            gate = verdict.admitting
-            if gate is not None and gate.rule is not None and isinstance(gate.rule.rule, SgRule):
-                owner = gate.rule.owner
-                self.today[(owner, direction, gate.rule.rule)].add(need)
+            key = (host.security_groups, need.direction, need.protocol, need.port, need.peer)
+            admitted = self._admitted.get(key, False)
+            if admitted is False:  # the opening packet's gate depends on the groups alone, not on the subnet
+                gate = self.judge.judge(_request_row(need, host), (1024, 1024)).admitting
+                admitted = self._admitted[key] = gate.rule if gate is not None and gate.rule is not None \
+                    and isinstance(gate.rule.rule, SgRule) else None
+            if admitted is not None:
+                owner = admitted.owner
+                self.today[(owner, direction, admitted.rule)].add(need)  # type: ignore[index]
             else:
                 self.refused_today += 1
         if owner is not None:
