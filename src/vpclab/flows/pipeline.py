@@ -200,7 +200,7 @@ def _explain(item: _Registered, bad_field: str, raw: Any) -> str:
     expected = len(item.source.fields)
     what = "event message" if item.kind == "cloudwatch" else "line"
     if bad_field in ("too-few-fields", "too-many-fields"):
-        got = f"{raw} field(s)" if bad_field == "too-few-fields" else "more fields"
+        got = f"{raw} field(s)" if bad_field == "too-few-fields" else f"more than {expected} fields"
         return f"{what} has {got}, expected the {expected} fields of its format ({_format_name(item)})"
     spec = BY_NAME[bad_field]
     wanted = f"one of {', '.join(spec.choices)} or -" if spec.choices else "a whole number or -"
