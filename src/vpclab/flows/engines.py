@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from typing import Any, Protocol
 
 from vpclab.flows.discover import TextGroup
@@ -50,6 +51,8 @@ class DuckEngine:
         self._duckdb = duckdb
         memory_limit = memory_limit or os.environ.get("VPCLAB_DUCKDB_MEMORY_LIMIT")
         self._spill = tempfile.mkdtemp(prefix="vpclab-duckdb-") if memory_limit else None
+        if self._spill:  # removed at exit even when a caller forgets close()
+            weakref.finalize(self, shutil.rmtree, self._spill, True)
         # With a limit, the intermediate tables live in a database file DuckDB can page out, and hash tables spill
         # to the same temporary folder; without one, everything stays in memory (DuckDB's own limit, 80% of RAM).
         self.con = duckdb.connect(os.path.join(self._spill, "flows.duckdb") if self._spill else ":memory:")
