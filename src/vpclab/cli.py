@@ -25,13 +25,6 @@ app = typer.Typer(help="vpclab: see, test and tighten AWS VPC packet filtering â
                   no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
 lab_app = typer.Typer(help="Labs: a small VPC, hosts and steps with expected outcomes.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
-from vpclab.flows.command import flows_app  # noqa: E402 - the flows sub-commands live in flows/
-
-app.add_typer(flows_app, name="flows")
-from vpclab.analysis.flowcmd import replay_command, tighten_command  # noqa: E402 - logic lives in analysis/
-
-app.command("tighten")(tighten_command)
-app.command("replay")(replay_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -404,6 +397,15 @@ def demo() -> None:
         out.print(timeline.render(result), soft_wrap=True)
         failed += not result.ok
     raise typer.Exit(1 if failed else 0)
+
+
+# the flow-log commands, registered last so `vpclab --help` lists them after the configuration questions
+from vpclab.flows.command import flows_app  # noqa: E402 - the flows sub-commands live in flows/
+from vpclab.analysis.flowcmd import replay_command, tighten_command  # noqa: E402 - logic lives in analysis/
+
+app.add_typer(flows_app, name="flows")
+app.command("tighten")(tighten_command)
+app.command("replay")(replay_command)
 
 
 def main() -> None:
