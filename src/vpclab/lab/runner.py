@@ -114,6 +114,11 @@ def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any], lab:
     raise ValueError(f"unknown action {action!r}")
 
 
+def _proto_text(proto: object) -> str:
+    """A rule's protocol as a step description shows it: `all traffic` for -1 (AWS's word), else as written."""
+    return "all traffic" if str(proto).strip().lower() in ("-1", "all") else str(proto)
+
+
 def describe(step: LabStep) -> str:
     """A short human description: `connect testa → testb:4321 as c1`, `revoke sg-b ingress tcp 4321 from …`."""
     s: Any = step.spec
@@ -150,7 +155,7 @@ def describe(step: LabStep) -> str:
         direction = "ingress" if s.ingress is not None else "egress"
         rule = s.ingress or s.egress
         peer = rule.cidr or rule.sg or rule.prefix_list
-        what = f"{rule.proto}" + (f" {rule.ports}" if rule.ports is not None else "")
+        what = _proto_text(rule.proto) + (f" {rule.ports}" if rule.ports is not None else "")
         if rule.icmp is not None:
             what += " all types" if rule.icmp.type in (-1, "-1") else f" type {rule.icmp.type}" + (
                 f" code {rule.icmp.code}" if rule.icmp.code != -1 else "")
@@ -159,7 +164,7 @@ def describe(step: LabStep) -> str:
         direction = "ingress" if s.ingress is not None else "egress"
         e = s.ingress or s.egress
         ports = f" {e.ports}" if e.ports is not None else ""
-        return f"NACL {s.nacl} {direction} rule {e.rule}: {e.action} {e.proto}{ports} {e.cidr}"
+        return f"NACL {s.nacl} {direction} rule {e.rule}: {e.action} {_proto_text(e.proto)}{ports} {e.cidr}"
     if action == "delete_nacl_entry":
         return f"delete NACL {s.nacl} {s.direction} rule {s.rule}"
     if action == "associate_nacl":
