@@ -21,6 +21,7 @@ from vpclab.model.network import Network
 from vpclab.model.protocols import ICMP, ICMPV6, TCP, UDP, PortRange, protocol_name
 from vpclab.model.routing import TargetKind
 from vpclab.model.rules import Direction, NaclEntry, SgRule
+from vpclab.report.awscli import ip_permissions
 
 if TYPE_CHECKING:
     from vpclab.analysis.reach import Blocker, Question, Reacher
@@ -129,20 +130,8 @@ def _sg_fix(reacher: "Reacher", q: "Question", path: str, step: Step) -> tuple[s
     if path == "return":
         text += " (the flow is untracked, so its replies are judged by the rules)"
     verb = "authorize-security-group-ingress" if direction is Direction.INGRESS else "authorize-security-group-egress"
-    cli = f"aws ec2 {verb} --group-id {group} --ip-permissions '{_permission(p, ports, cidr)}'"
+    cli = f"aws ec2 {verb} --group-id {group} --ip-permissions '{ip_permissions(rule, description=True)}'"
     return text, cli, Change("authorize", group, direction, rule)
-
-
-def _permission(p: Packet, ports: PortRange | None, cidr: str) -> str:
-    """An --ip-permissions shorthand: IpProtocol, From/ToPort (ICMP: type, code -1), the range with a description."""
-    parts = [f"IpProtocol={protocol_name(p.proto) if p.proto in (TCP, UDP, ICMP, ICMPV6) else p.proto}"]
-    if ports is not None:
-        parts += [f"FromPort={ports.first}", f"ToPort={ports.last}"]
-    elif p.proto in (ICMP, ICMPV6):
-        parts += [f"FromPort={p.icmp_type}", "ToPort=-1"]
-    key, name = ("Ipv6Ranges", "CidrIpv6") if ":" in cidr else ("IpRanges", "CidrIp")
-    parts.append(f'{key}=[{{{name}={cidr},Description="{DESCRIPTION}"}}]')
-    return ",".join(parts)
 
 
 # ---- network ACLs ---------------------------------------------------------------------------------------

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from vpclab.model.protocols import ALL, ICMP, ICMPV6, has_ports, protocol_name
-from vpclab.model.rules import CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
+from vpclab.model.rules import Direction, NaclEntry, SgRule
+from vpclab.report.awscli import ip_permissions
 
 
 def permission(rule: SgRule) -> str:
     """The `--ip-permissions` shorthand naming exactly `rule`."""
-    parts = [f"IpProtocol={'-1' if rule.protocol == ALL else protocol_name(rule.protocol)}"]
-    if has_ports(rule.protocol):
-        parts.append(f"FromPort={rule.ports.first},ToPort={rule.ports.last}")
-    elif rule.protocol in (ICMP, ICMPV6):
-        parts.append(f"FromPort={rule.icmp.type},ToPort={rule.icmp.code}")
-    peer = rule.peer
-    if isinstance(peer, CidrPeer):
-        key = "IpRanges=[{CidrIp=" if peer.cidr.version == 4 else "Ipv6Ranges=[{CidrIpv6="
-        parts.append(f"{key}{peer.cidr}}}]")
-    elif isinstance(peer, GroupPeer):
-        parts.append(f"UserIdGroupPairs=[{{GroupId={peer.group}}}]")
-    elif isinstance(peer, PrefixListPeer):
-        parts.append(f"PrefixListIds=[{{PrefixListId={peer.prefix_list}}}]")
-    return ",".join(parts)
+    return ip_permissions(rule)
 
 
 def revoke(group: str, direction: Direction, rule: SgRule) -> str:
