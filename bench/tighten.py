@@ -14,14 +14,13 @@ import json
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.flowgen import FORMAT, fleet, write_flows
 from bench.flows import FLOOR, PEAK
+from bench.flows import _child as flows_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS, QUICK_RECORDS = 10_000_000, 200_000
@@ -104,11 +103,8 @@ def write_snapshot(path: Path, enis: int = ENIS, seed: int = 7) -> dict[str, int
 
 
 def _child(code: str, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=TIMEOUT_S,
-                          check=False)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """One measurement in a fresh child process (its own peak memory), as the flows benchmark runs them."""
+    return flows_child(code, *args, timeout=TIMEOUT_S)
 
 
 def run(quick: bool, records: int | None = None, rounds: int | None = None, spark: bool = True) -> dict:
