@@ -33,6 +33,29 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 SECTIONS = ("subnets", "nacls", "prefix_lists", "security_groups", "hosts")
 
 
+GroupRuleRewrite = Callable[[str, str, int, object, Mapping[str, object]], object]
+
+
+def map_group_rules(data: Mapping[str, object], rewrite: GroupRuleRewrite) -> Mapping[str, object]:
+    """`data` with every security group's rules passed through `rewrite(group, direction, index, rule, groups)`,
+    which returns the rule to keep (changed or not) or None to leave it out; other data as it is."""
+    groups = data.get("security_groups")
+    if not isinstance(groups, dict):
+        return data
+    changed: dict[str, object] = {}
+    for gid, group in groups.items():
+        if not isinstance(group, dict):
+            continue
+        kept_group = dict(group)
+        for direction in ("ingress", "egress"):
+            rules = group.get(direction)
+            if isinstance(rules, list):
+                rewritten = (rewrite(gid, direction, index, rule, groups) for index, rule in enumerate(rules))
+                kept_group[direction] = [rule for rule in rewritten if rule is not None]
+        changed[gid] = kept_group
+    return {**data, "security_groups": {**groups, **changed}}
+
+
 def assemble(data: Mapping[str, object], locate: Locator | None = None,
              error: type[InputError] = InputError) -> Network:
     """The network `data` describes, each object's `origin` given by `locate(its path)`.
@@ -117,33 +140,19 @@ class Assembler(RoutingBuilder):
         """Rules naming a group of another account (`111122223333/sg-1`, across a peering, aws-semantics.md §1.4):
         the group itself when the snapshot holds it; else the rule is left out with a warning, since vpclab cannot
         know that group's members."""
-        groups = data.get("security_groups")
-        if not isinstance(groups, dict):
-            return data
-        changed: dict[str, object] = {}
-        for gid, group in groups.items():
-            if not isinstance(group, dict):
-                continue
-            kept_group = dict(group)
-            for direction in ("ingress", "egress"):
-                rules = group.get(direction)
-                if not isinstance(rules, list):
-                    continue
-                kept = []
-                for index, rule in enumerate(rules):
-                    peer = rule.get("sg") if isinstance(rule, dict) else None
-                    if isinstance(peer, str) and "/" in peer:
-                        own = peer.rsplit("/", 1)[1]
-                        if own not in groups:
-                            self.warn(("security_groups", gid, direction, index),
-                                      f"references {peer}, a group of another account not in this snapshot: left out "
-                                      "(its members are unknown here)")
-                            continue
-                        rule = {**rule, "sg": own}
-                    kept.append(rule)
-                kept_group[direction] = kept
-            changed[gid] = kept_group
-        return {**data, "security_groups": {**groups, **changed}}
+        def resolve(gid: str, direction: str, index: int, rule: object, groups: Mapping[str, object]) -> object:
+            peer = rule.get("sg") if isinstance(rule, dict) else None
+            if not (isinstance(peer, str) and "/" in peer):
+                return rule
+            own = peer.rsplit("/", 1)[1]
+            if own not in groups:
+                self.warn(("security_groups", gid, direction, index),
+                          f"references {peer}, a group of another account not in this snapshot: left out "
+                          "(its members are unknown here)")
+                return None
+            return {**rule, "sg": own}  # type: ignore[dict-item]
+
+        return map_group_rules(data, resolve)
 
     def vpcs(self, spec: types.SimpleNamespace) -> dict[str, Vpc]:
         """The lab's `vpc` (id `vpc`) and a document's `vpcs`."""

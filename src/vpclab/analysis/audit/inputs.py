@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vpclab.errors import InputError, Origin, Problem
+from vpclab.load.assemble import map_group_rules
 from vpclab.load.snapshot import Snapshot, kind_of
 from vpclab.model.network import Network
 
@@ -122,33 +123,20 @@ def _without_missing_references(data: dict[str, Any], locate: Any
                                 ) -> tuple[dict[str, Any], list[MissingReference], Kept]:
     """`data` without the rules that name a group absent from it (same-account ids; another account's groups are
     resolved or left out by the assembler itself), those rules, and the file positions of the rules kept."""
-    groups = data.get("security_groups")
-    if not isinstance(groups, dict):
-        return data, [], {}
     missing: list[MissingReference] = []
-    changed: dict[str, Any] = {}
     positions: Kept = {}
-    for gid, group in groups.items():
-        if not isinstance(group, dict):
-            continue
-        kept_group = dict(group)
-        for direction in ("ingress", "egress"):
-            rules = group.get(direction)
-            if not isinstance(rules, list):
-                continue
-            kept = []
-            where = positions.setdefault((gid, direction), [])
-            for index, rule in enumerate(rules):
-                peer = rule.get("sg") if isinstance(rule, dict) else None
-                if isinstance(peer, str) and "/" not in peer and peer not in groups:
-                    missing.append(MissingReference(gid, direction, index, peer, rule,
-                                                    locate(("security_groups", gid, direction, index))))
-                    continue
-                kept.append(rule)
-                where.append(index)
-            kept_group[direction] = kept
-        if any(len(kept_group.get(d) or []) != len(group.get(d) or []) for d in ("ingress", "egress")):
-            changed[gid] = kept_group
-    if not changed:
+
+    def drop_missing(gid: str, direction: str, index: int, rule: Any, groups: Any) -> Any:
+        where = positions.setdefault((gid, direction), [])
+        peer = rule.get("sg") if isinstance(rule, dict) else None
+        if isinstance(peer, str) and "/" not in peer and peer not in groups:
+            missing.append(MissingReference(gid, direction, index, peer, rule,
+                                            locate(("security_groups", gid, direction, index))))
+            return None
+        where.append(index)
+        return rule
+
+    kept = map_group_rules(data, drop_missing)
+    if not missing:
         return data, [], {}
-    return {**data, "security_groups": {**groups, **changed}}, missing, positions
+    return dict(kept), missing, positions
