@@ -11,6 +11,7 @@ Three layers are compared on random rule sets and random packets:
 
 from __future__ import annotations
 
+import bisect
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import NamedTuple
 
@@ -340,6 +341,24 @@ def test_rule_index_equals_linear_scan_on_random_items(seeds: list, packets: lis
     for version, addr, proto, key in packets:
         assert compiled.match(version, proto, addr, key) == linear.match(version, proto, addr, key), \
             (version, proto, addr, key)
+
+
+@SETTINGS
+@given(seeds=item_seeds, packets=raw_probes)
+def test_address_bounds_hold_the_match_constant_inside_each_interval(seeds: list,
+                                                                    packets: list[tuple[int, int, int, int]]) -> None:
+    """`address_bounds` (what tighten memoises its gate decisions on) is a published fact of the index: two addresses
+    in one interval get the same mask for every port key, in the compiled index and in the plain scan's bounds."""
+    items = [MatchItem(bit, proto, tuple(v4), tuple(v6), min(a, b), max(a, b))
+             for bit, (proto, v4, v6, a, b) in enumerate(seeds)]
+    compiled, linear = RuleIndex(items), LinearIndex(items)
+    for version, addr, proto, key in packets:
+        for index in (compiled, linear):
+            bounds = index.address_bounds(version, proto)
+            start = bounds[bisect.bisect_right(bounds, addr) - 1]
+            assert bounds[0] == 0 and start <= addr
+            assert linear.match(version, proto, start, key) == linear.match(version, proto, addr, key), \
+                (version, proto, addr, key, start)
 
 
 # ---- property 1b: compiled SG policy == linear SG policy == the AWS reference -------------------------

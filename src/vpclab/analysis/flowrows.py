@@ -26,29 +26,41 @@ REPLAY_ROWS = f"SELECT {', '.join(REPLAY_COLUMNS)} FROM flow_rows ORDER BY {', '
 _NEED = ("CASE WHEN initiator = 'local' THEN 'egress' WHEN initiator = 'peer' THEN 'ingress' "
          "ELSE direction END")
 
-NEEDS = f"""
-SELECT p.profile AS eni, need, protocol, port, peer_addr, unknown_initiator,
-       GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
-                SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
-       SUM(bytes) AS bytes, SUM(records) AS records, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
-       MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max,
-       SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
-FROM (SELECT r.*, {_NEED} AS need,
-             CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
-             CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
-      FROM flow_rows r
-      WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL
-        AND peer_addr IS NOT NULL) n
-JOIN tighten_profiles p ON p.eni = n.eni
-GROUP BY p.profile, need, protocol, port, peer_addr, unknown_initiator
-ORDER BY p.profile, need, protocol, port, peer_addr, unknown_initiator
+_USABLE = f"""
+SELECT r.*, {_NEED} AS need, CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
+       CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
+FROM flow_rows r
+WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL AND peer_addr IS NOT NULL
 """
-"""What each ENI *profile* needed (ENIs with the same groups, subnet and ephemeral ports need the same rules, so they
-are summed in the engine: `tighten_profiles` maps each snapshot ENI to its profile), one row per (profile, direction
-a rule is needed in, protocol, server port, peer): the ACCEPTed
-connections it initiated (egress), those initiated toward it (ingress) and, where the initiator is unknown, each
-direction it was seen in; `flows` counts connections once (the larger of the two directions' counts), `replies`
-those whose answer the logs show ACCEPTed."""
+"""The rows a proposal can use, each with the direction its rule is needed in (egress: the ENI initiated it; ingress:
+initiated toward it; the row's own direction where the initiator is unknown) and the server port."""
+
+_FLOWS = ("GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END), "
+          "SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END))")
+"""Connections counted once: the larger of the two directions' counts (a request row and its reply row)."""
+
+SG_NEEDS = f"""
+SELECT p.gkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
+       MAX(last_seen) AS last_seen
+FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
+GROUP BY p.gkey, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY p.gkey, need, protocol, port, peer_addr, unknown_initiator
+"""
+"""What each set of security groups needed (ENIs with the same groups are judged alike, so they are summed in the
+engine: `tighten_profiles` maps each snapshot ENI to its `gkey`): one row per (groups, direction a rule is needed
+in, protocol, server port, peer), with its evidence."""
+
+NACL_NEEDS = f"""
+SELECT p.nkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
+       MAX(last_seen) AS last_seen, MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max,
+       SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
+FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
+WHERE p.nkey IS NOT NULL
+GROUP BY p.nkey, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY p.nkey, need, protocol, port, peer_addr, unknown_initiator
+"""
+"""The same needs per (subnet, ephemeral ports) of the ENIs (`nkey`: what a NACL entry depends on), with the client
+ports seen and the connections whose answer the logs show ACCEPTed (`replies`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,32 +99,6 @@ class FlowRow:
         arrow = "→" if self.direction == "egress" else "←"
         return (f"{self.eni} {self.direction} {proto_text(self.protocol)} {self.local_addr}:{self.local_port} {arrow} "
                 f"{self.peer_addr}:{self.peer_port} {self.action} (initiator {self.initiator}, {self.evidence})")
-
-
-@dataclass(frozen=True, slots=True)
-class Need:
-    """One NEEDS row: a rule this ENI's traffic needed, with its evidence."""
-
-    eni: str
-    direction: str  # the direction of the rule: egress (initiated by the ENI) or ingress (toward it)
-    protocol: int
-    port: str  # the server port, '-' where the protocol has none
-    peer: str
-    unknown_initiator: bool
-    flows: int
-    bytes: int
-    records: int
-    first_seen: int | None
-    last_seen: int | None
-    client_min: int | None
-    client_max: int | None
-    replies: int = 0
-
-    @classmethod
-    def of(cls, values: tuple[Any, ...]) -> "Need":
-        e, d, proto, port, peer, unknown, flows, nbytes, records, first, last, cmin, cmax, replies = values
-        return cls(e, d, int(proto), str(port), peer, bool(unknown), int(flows or 0), int(nbytes or 0),
-                   int(records or 0), first, last, cmin, cmax, int(replies or 0))
 
 
 def proto_text(protocol: int | None) -> str:
@@ -170,24 +156,31 @@ WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS N
 """The snapshot ENIs with at least one usable ACCEPTed row."""
 
 
-def profiles_view(pairs: list[tuple[str, str]]) -> str:
-    """(ENI, profile) pairs as a SELECT, like flows.sql.known_addresses."""
+def profiles_view(pairs: list[tuple[str, str, str | None]]) -> str:
+    """(ENI, gkey, nkey) triples as a SELECT, like flows.sql.known_addresses."""
     if not pairs:
-        return "SELECT CAST(NULL AS STRING) AS eni, CAST(NULL AS STRING) AS profile WHERE 1 = 0"
-    values = ", ".join(f"('{e.replace(chr(39), chr(39) * 2)}', '{p}')" for e, p in pairs)
-    return f"SELECT eni, profile FROM (VALUES {values}) AS k(eni, profile)"
+        return ("SELECT CAST(NULL AS STRING) AS eni, CAST(NULL AS STRING) AS gkey, CAST(NULL AS STRING) AS nkey "
+                "WHERE 1 = 0")
+
+    def text(value: str | None) -> str:
+        return "CAST(NULL AS STRING)" if value is None else "'" + value.replace("'", "''") + "'"
+
+    values = ", ".join(f"({text(e)}, {text(g)}, {text(n)})" for e, g, n in pairs)
+    return f"SELECT eni, gkey, nkey FROM (VALUES {values}) AS k(eni, gkey, nkey)"
 
 
-def needs(run: FlowRun, profiles: list[tuple[str, str]]) -> Iterator[Need]:
-    """The NEEDS rows of the run per profile (the `eni` field holds the profile), streamed."""
+def register_profiles(run: FlowRun, profiles: list[tuple[str, str, str | None]]) -> None:
+    """The `tighten_profiles` view SG_NEEDS, NACL_NEEDS and LOGGED join with."""
     run.engine.view("tighten_profiles", profiles_view(profiles))
-    for chunk in batches(run, NEEDS):
-        for values in chunk:
-            yield Need.of(values)
+
+
+def needs(run: FlowRun, query: str) -> Iterator[list[tuple[Any, ...]]]:
+    """SG_NEEDS or NACL_NEEDS over the run, in batches of plain tuples (after `register_profiles`)."""
+    yield from batches(run, query)
 
 
 def logged(run: FlowRun) -> list[str]:
-    """The ENIs with usable ACCEPTed rows (after `needs` registered the profiles)."""
+    """The ENIs with usable ACCEPTed rows (after `register_profiles`)."""
     return sorted(str(r[0]) for chunk in batches(run, LOGGED) for r in chunk)
 
 

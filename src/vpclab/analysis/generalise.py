@@ -148,8 +148,11 @@ class Locator:
         self.nets = sorted(nets, key=lambda n: (n.version, int(n.network_address)))
         self.starts = [(n.version, int(n.network_address)) for n in self.nets]
 
-    def find(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Net | None:
+    def position(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
+        """The index in `nets` of the net holding `address`, -1 when none does."""
         i = bisect.bisect_right(self.starts, (address.version, int(address))) - 1
-        if i >= 0 and address in self.nets[i]:
-            return self.nets[i]
-        return None
+        return i if i >= 0 and address in self.nets[i] else -1
+
+    def find(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Net | None:
+        i = self.position(address)
+        return self.nets[i] if i >= 0 else None

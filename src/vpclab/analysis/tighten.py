@@ -11,13 +11,14 @@ Every choice is a field of TightenOptions and a T-rule in docs/assumptions.md.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from vpclab.analysis import generalise
-from vpclab.analysis.flowrows import FlowRow, Need, logged, needs
+from vpclab.analysis.flowrows import NACL_NEEDS, SG_NEEDS, FlowRow, logged, needs, register_profiles
 from vpclab.analysis.gates import RowJudge
 from vpclab.flows.pipeline import FlowRun
 from vpclab.model.network import Host, Network
@@ -75,12 +76,17 @@ class Evidence:
     peers: int = 0
     unknown_initiator: bool = False
 
-    def add(self, need: Need) -> None:
-        self.flows += need.flows
-        self.bytes += need.bytes
-        if need.last_seen is not None:
-            self.last_seen = max(self.last_seen or 0, int(need.last_seen))
-        self.unknown_initiator |= need.unknown_initiator
+    def add(self, flows: int, nbytes: int, last_seen: int | None, unknown: bool) -> None:
+        self.flows += flows
+        self.bytes += nbytes
+        if last_seen is not None and (self.last_seen is None or last_seen > self.last_seen):
+            self.last_seen = int(last_seen)
+        self.unknown_initiator |= unknown
+
+    def absorb(self, other: "Evidence") -> None:
+        """Add another evidence into this one (in place)."""
+        self.add(other.flows, other.bytes, other.last_seen, other.unknown_initiator)
+        self.peers += other.peers
 
     def merged(self, other: "Evidence") -> "Evidence":
         last = max((t for t in (self.last_seen, other.last_seen) if t is not None), default=None)
@@ -138,13 +144,13 @@ class TightenResult:
 
 # ---- the needs, attributed to groups --------------------------------------------------------------------------
 
-def _request_row(need: Need, host: Host) -> FlowRow:
-    """The need's opening packet as a flow row (for the engine's gate decision on today's rules)."""
-    v6 = generalise.parse(need.peer).version == 6
+def _request_row(host: Host, direction: str, protocol: int, port: str, peer: str) -> FlowRow:
+    """A need's opening packet as a flow row (for the engine's gate decision on today's rules)."""
+    v6 = generalise.parse(peer).version == 6
     local = str(host.ipv6 if v6 and host.ipv6 is not None else host.ip)
-    egress = need.direction == "egress"
-    return FlowRow(host.name, need.direction, need.protocol, local, "ephemeral" if egress else need.port, need.peer,
-                   need.port if egress else "ephemeral", "ACCEPT", "local" if egress else "peer", "", 0, 0, 0, 0,
+    egress = direction == "egress"
+    return FlowRow(host.name, direction, protocol, local, "ephemeral" if egress else port, peer,
+                   port if egress else "ephemeral", "ACCEPT", "local" if egress else "peer", "", 0, 0, 0, 0,
                    None, None, 1024, 1024)
 
 
@@ -175,33 +181,94 @@ class _Collector:
         self.by_address = {str(a): h for h in network.vpc_hosts() for a in h.private_addresses}
         self.replies_unseen = 0
         self.count = 0
-        self._admitted: dict[tuple[object, ...], Any] = {}  # (groups, direction, proto, port, peer) -> RuleRef | None
+        self._admitted: dict[tuple[object, ...], Any] = {}  # (groups, direction, proto, port, interval) -> (owner, its credit) or None
+        self._bounds: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self._inside: dict[tuple[str, str], bool] = {}  # (subnet, peer) -> the peer is in that subnet
+        self._ranges: dict[tuple[int, str], PortRange] = {}  # (protocol, port) -> the server's port range
 
-    def add(self, need: Need, host: Host) -> None:
-        """One need of a profile (`host` stands for every ENI of it: same groups, subnet, ephemeral ports)."""
+    def _interval(self, host: Host, direction: Direction, protocol: int, peer: str) -> tuple[int, int]:
+        """The peer's address interval in the host's compiled SG policy (peers in one are judged alike)."""
+        ip = generalise.parse(peer)
+        key = (host.security_groups, direction, ip.version, protocol)
+        bounds = self._bounds.get(key)
+        if bounds is None:
+            bounds = self._bounds[key] = self.judge.engine.sg_address_bounds(host.name, direction, ip.version,
+                                                                              protocol)
+        return ip.version, bisect.bisect_right(bounds, int(ip))
+
+    def add(self, host: Host, need: str, protocol: int, port: str, peer: str, unknown: bool, flows: int,
+            nbytes: int, last_seen: int | None) -> None:
+        """One SG_NEEDS row: `host` stands for every ENI with the same groups."""
         self.count += 1
-        if need.unknown_initiator and self.options.unknown == "skip":
+        if unknown and self.options.unknown == "skip":
             self.skipped_unknown += 1
             return
-        direction = EGRESS if need.direction == "egress" else INGRESS
+        direction = EGRESS if need == "egress" else INGRESS
         owner = host.security_groups[0] if host.security_groups else None
         if host.security_groups:
-            key = (host.security_groups, need.direction, need.protocol, need.port, need.peer)
+            key = (host.security_groups, need, protocol, port, *self._interval(host, direction, protocol, peer))
             admitted = self._admitted.get(key, False)
-            if admitted is False:  # the opening packet's gate depends on the groups alone, not on the subnet
-                gate = self.judge.judge(_request_row(need, host), (1024, 1024)).admitting
-                admitted = self._admitted[key] = gate.rule if gate is not None and gate.rule is not None \
-                    and isinstance(gate.rule.rule, SgRule) else None
+            if admitted is False:  # the opening packet's gate depends on the groups and the address interval
+                gate = self.judge.judge(_request_row(host, need, protocol, port, peer), (1024, 1024)).admitting
+                ref = gate.rule if gate is not None else None
+                admitted = self._admitted[key] = (ref.owner, self.today[(ref.owner, direction, ref.rule)]) \
+                    if ref is not None and isinstance(ref.rule, SgRule) else None
             if admitted is not None:
-                owner = admitted.owner
-                self.today[(owner, direction, admitted.rule)].add(need)  # type: ignore[index]
+                owner, credit = admitted
+                credit.add(flows, nbytes, last_seen, unknown)
             else:
                 self.refused_today += 1
         if owner is not None:
-            peers = self.needs[owner][direction][(need.protocol, need.port)]
-            peers.setdefault(need.peer, Evidence(peers=1)).add(need)
-        if host.subnet is not None and not self.judge.same_subnet(host.name, need.peer):
-            _nacl_need(self, need, host)
+            peers = self.needs[owner][direction][(protocol, port)]
+            found = peers.get(peer)
+            if found is None:
+                found = peers[peer] = Evidence(peers=1)
+            found.add(flows, nbytes, last_seen, unknown)
+
+    def _server_range(self, protocol: int, port: str) -> PortRange:
+        found = self._ranges.get((protocol, port))
+        if found is None:
+            found = self._ranges[(protocol, port)] = _port_range(protocol, port)
+        return found
+
+    def add_nacl(self, host: Host, need: str, protocol: int, port: str, peer: str, unknown: bool, flows: int,
+                 nbytes: int, last_seen: int | None, client_min: int | None, client_max: int | None,
+                 replies: int) -> None:
+        """One NACL_NEEDS row: `host` stands for every ENI with the same subnet and ephemeral ports. What it asks
+        of the subnet's NACL: the request entry and, where the logs show the answer accepted, the reply entry for
+        the client's ephemeral ports (both stateless, §3.1, §3.4); none inside the subnet (§3.3)."""
+        if unknown and self.options.unknown == "skip":
+            return
+        subnet = host.subnet or ""
+        inside = self._inside.get((subnet, peer))
+        if inside is None:
+            inside = self._inside[(subnet, peer)] = self.judge.same_subnet(host.name, peer)
+            if not inside:
+                self.nacl_subnets[self.network.subnets[subnet].nacl].add(subnet)
+        if inside:
+            return
+        nacl = self.network.subnets[subnet].nacl
+        there = EGRESS if need == "egress" else INGRESS
+        if has_ports(protocol):
+            server = self._server_range(protocol, port)
+            client_host = host if there is EGRESS else self.by_address.get(peer)
+            base = client_host.ephemeral_ports if client_host is not None else self.options.outside_ephemeral
+            back = base
+            if (client_min is not None and client_min < base.first) or (client_max is not None
+                                                                          and client_max > base.last):
+                back = _client_range(client_host, (client_min, client_max), self.options)
+        else:
+            server = back = ALL_PORTS
+        wanted = self.nacl_wanted[nacl]
+        for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
+            if why == "reply" and not replies:  # the logs show no accepted answer: opening one is no tightening
+                self.replies_unseen += 1
+                continue
+            peers = wanted[direction][(protocol, ports, why)]
+            found = peers.get(peer)
+            if found is None:
+                found = peers[peer] = Evidence(peers=1)
+            found.add(flows, nbytes, last_seen, unknown)
 
 
 # ---- a group's rules from its needs -------------------------------------------------------------------------
@@ -304,12 +371,17 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
 def _attribute(nets: list[generalise.Net], seen: dict[str, Evidence]) -> list[tuple[generalise.Net, Evidence]]:
     """Each fitted net with the summed evidence of the peers it holds (`peers`: how many)."""
     found = generalise.locate(nets)
-    summed: dict[generalise.Net, Evidence] = {}
+    summed: list[Evidence | None] = [None] * len(found.nets)
     for ip, e in seen.items():
-        net = found.find(generalise.parse(ip))
-        if net is not None:
-            summed[net] = summed[net].merged(e) if net in summed else e
-    return [(net, summed[net]) for net in nets if net in summed]
+        i = found.position(generalise.parse(ip))
+        if i >= 0:
+            total = summed[i]
+            if total is None:
+                summed[i] = Evidence(e.flows, e.bytes, e.last_seen, e.peers, e.unknown_initiator)
+            else:
+                total.absorb(e)
+    by_net = {net: ev for net, ev in zip(found.nets, summed) if ev is not None}
+    return [(net, by_net[net]) for net in nets if net in by_net]
 
 
 def _sort_key(rule: SgRule | NaclEntry) -> tuple[Any, ...]:
@@ -354,37 +426,14 @@ def _group_plan(group: str, collector: _Collector, members: dict[str, tuple[str,
 
 # ---- NACL entries ---------------------------------------------------------------------------------------------
 
-def _client_range(hosts: dict[str, Host], address: str, observed: tuple[int | None, int | None],
-                  options: TightenOptions) -> PortRange:
+def _client_range(host: Host | None, observed: tuple[int | None, int | None], options: TightenOptions) -> PortRange:
     """The return traffic's port range: the client's ephemeral ports (a snapshot host's own, else the outside
     default), widened to hold every client port the logs show."""
-    host = hosts.get(address)
     base = host.ephemeral_ports if host is not None else options.outside_ephemeral
     lo, hi = observed
     first = min(base.first, lo) if lo is not None else base.first
     last = max(base.last, hi) if hi is not None else base.last
     return PortRange(first, last)
-
-
-def _nacl_need(collector: _Collector, need: Need, host: Host) -> None:
-    """What one need asks of its subnet's NACL: the request entry and, where the logs show the answer accepted,
-    the reply entry for the client's ephemeral ports (both stateless, §3.1, §3.4); summed as they come."""
-    options = collector.options
-    nacl = collector.network.subnets[host.subnet or ""].nacl
-    collector.nacl_subnets[nacl].add(host.subnet or "")
-    there = EGRESS if need.direction == "egress" else INGRESS
-    if has_ports(need.protocol):
-        server = _port_range(need.protocol, need.port)
-        client_addr = str(host.ip) if there is EGRESS else need.peer
-        back = _client_range(collector.by_address, client_addr, (need.client_min, need.client_max), options)
-    else:
-        server = back = ALL_PORTS
-    for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
-        if why == "reply" and not need.replies:  # the logs show no accepted answer: opening one is no tightening
-            collector.replies_unseen += 1
-            continue
-        peers = collector.nacl_wanted[nacl][direction][(need.protocol, ports, why)]
-        peers.setdefault(need.peer, Evidence(peers=1)).add(need)
 
 
 def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan]:
@@ -456,16 +505,27 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
     options = options or TightenOptions()
     judge = RowJudge(network)
     collector = _Collector(network, judge, options)
-    profiles: dict[tuple[object, ...], str] = {}
+    groups_of: dict[tuple[str, ...], str] = {}
+    places: dict[tuple[object, ...], str] = {}
     stands_for: dict[str, Host] = {}
-    pairs = []
+    triples: list[tuple[str, str, str | None]] = []
     for host in network.vpc_hosts():
-        key = (host.security_groups, host.subnet, host.ephemeral_ports)
-        profile = profiles.setdefault(key, f"p{len(profiles)}")
-        stands_for.setdefault(profile, host)
-        pairs.append((host.name, profile))
-    for need in needs(run, pairs):
-        collector.add(need, stands_for[need.eni])
+        gkey = groups_of.setdefault(host.security_groups, f"g{len(groups_of)}")
+        nkey = places.setdefault((host.subnet, host.ephemeral_ports), f"n{len(places)}") \
+            if host.subnet is not None else None
+        stands_for.setdefault(gkey, host)
+        if nkey is not None:
+            stands_for.setdefault(nkey, host)
+        triples.append((host.name, gkey, nkey))
+    register_profiles(run, triples)
+    for chunk in needs(run, SG_NEEDS):
+        for gkey, need, proto, port, peer, unknown, flows, nbytes, last in chunk:
+            collector.add(stands_for[gkey], need, int(proto), str(port), peer, bool(unknown), int(flows or 0),
+                          int(nbytes or 0), last)
+    for chunk in needs(run, NACL_NEEDS):
+        for nkey, need, proto, port, peer, unknown, flows, nbytes, last, cmin, cmax, replies in chunk:
+            collector.add_nacl(stands_for[nkey], need, int(proto), str(port), peer, bool(unknown), int(flows or 0),
+                               int(nbytes or 0), last, cmin, cmax, int(replies or 0))
     for eni in logged(run):
         collector.logged[eni] += 1
     members = _members(network)

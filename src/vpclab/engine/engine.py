@@ -207,6 +207,12 @@ class Engine:
         eni = self._enis.get(host)
         return self._sg_gate(eni, direction, p) if eni is not None else None
 
+    def sg_address_bounds(self, host: str, direction: Direction, version: int, proto: int) -> tuple[int, ...]:
+        """Where an ENI's security-group decision in `direction` can change along the peer's address (the starts of
+        its compiled policy's address intervals): peers in one interval are judged alike for any port."""
+        eni = self._enis.get(host)
+        return eni.policy(direction).index.address_bounds(version, proto) if eni is not None else (0,)
+
     def nacl_gate(self, subnet: str, direction: Direction, p: Packet) -> GateDecision:
         """One subnet's NACL decision on `p` in `direction`, the one `decide` makes at that gate."""
         return self._nacl_gate(subnet, direction, p)

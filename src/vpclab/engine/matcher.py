@@ -113,6 +113,12 @@ class RuleIndex:
                 if addresses:
                     self._tables[(version, proto)] = (*_intervals(addresses), *_intervals(ports))
 
+    def address_bounds(self, version: int, proto: int) -> tuple[int, ...]:
+        """The starts of the address intervals `match` distinguishes for (family, protocol): two addresses in the
+        same interval get the same mask for every key (the compiled fact callers may memoise on)."""
+        table = self._tables.get((version, proto)) or self._tables.get((version, ALL))
+        return tuple(table[0]) if table is not None else (0,)
+
     def match(self, version: int, proto: int, addr: int, key: int) -> int:
         """The mask of matching rules (bit i = rule i); 0 when none match."""
         table = self._tables.get((version, proto))
@@ -132,6 +138,15 @@ class LinearIndex:
     def __init__(self, items: list[MatchItem]) -> None:
         self._items = list(items)
         self.size = len(items)
+
+    def address_bounds(self, version: int, proto: int) -> tuple[int, ...]:
+        """Every rule's address span edges for (family, protocol): RuleIndex's intervals, possibly finer."""
+        edges = {0}
+        for item in self._items:
+            if item.proto == proto or item.proto == ALL:
+                for lo, hi in item.spans(version):
+                    edges.update((lo, hi + 1))
+        return tuple(sorted(edges))
 
     def match(self, version: int, proto: int, addr: int, key: int) -> int:
         mask = 0
