@@ -35,32 +35,43 @@ WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS N
 """The rows a proposal can use, each with the direction its rule is needed in (egress: the ENI initiated it; ingress:
 initiated toward it; the row's own direction where the initiator is unknown) and the server port."""
 
-_FLOWS = ("GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END), "
-          "SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END))")
+PROFILE_NEEDS = f"""
+SELECT p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator,
+       SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END) AS out_connections,
+       SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END) AS in_connections,
+       SUM(bytes) AS bytes, MAX(last_seen) AS last_seen, MIN(client_port_min) AS client_min,
+       MAX(client_port_max) AS client_max, SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
+FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
+GROUP BY p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator
+"""
+"""The one pass over `flow_rows` (materialised as `tighten_needs`): each need per ENI profile (`tighten_profiles` maps
+each snapshot ENI to its `gkey`, its set of groups, and its `nkey`, its subnet and ephemeral ports), with both
+directions' connection counts kept apart so the two summaries below can count each connection once."""
+
+_FLOWS = "GREATEST(SUM(out_connections), SUM(in_connections))"
 """Connections counted once: the larger of the two directions' counts (a request row and its reply row)."""
 
 SG_NEEDS = f"""
-SELECT p.gkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
+SELECT gkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
        MAX(last_seen) AS last_seen
-FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
-GROUP BY p.gkey, need, protocol, port, peer_addr, unknown_initiator
-ORDER BY p.gkey, need, protocol, port, peer_addr, unknown_initiator
+FROM tighten_needs
+GROUP BY gkey, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY gkey, need, protocol, port, peer_addr, unknown_initiator
 """
-"""What each set of security groups needed (ENIs with the same groups are judged alike, so they are summed in the
-engine: `tighten_profiles` maps each snapshot ENI to its `gkey`): one row per (groups, direction a rule is needed
-in, protocol, server port, peer), with its evidence."""
+"""What each set of security groups needed (ENIs with the same groups are judged alike): one row per (groups,
+direction a rule is needed in, protocol, server port, peer), with its evidence."""
 
 NACL_NEEDS = f"""
-SELECT p.nkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
-       MAX(last_seen) AS last_seen, MIN(client_port_min) AS client_min, MAX(client_port_max) AS client_max,
-       SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
-FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
-WHERE p.nkey IS NOT NULL
-GROUP BY p.nkey, need, protocol, port, peer_addr, unknown_initiator
-ORDER BY p.nkey, need, protocol, port, peer_addr, unknown_initiator
+SELECT nkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,
+       MAX(last_seen) AS last_seen, MIN(client_min) AS client_min, MAX(client_max) AS client_max,
+       SUM(replies) AS replies
+FROM tighten_needs
+WHERE nkey IS NOT NULL
+GROUP BY nkey, need, protocol, port, peer_addr, unknown_initiator
+ORDER BY nkey, need, protocol, port, peer_addr, unknown_initiator
 """
-"""The same needs per (subnet, ephemeral ports) of the ENIs (`nkey`: what a NACL entry depends on), with the client
-ports seen and the connections whose answer the logs show ACCEPTed (`replies`)."""
+"""The same needs per (subnet, ephemeral ports) of the ENIs (what a NACL entry depends on), with the client ports
+seen and the connections whose answer the logs show ACCEPTed (`replies`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +181,9 @@ def profiles_view(pairs: list[tuple[str, str, str | None]]) -> str:
 
 
 def register_profiles(run: FlowRun, profiles: list[tuple[str, str, str | None]]) -> None:
-    """The `tighten_profiles` view SG_NEEDS, NACL_NEEDS and LOGGED join with."""
+    """The `tighten_profiles` view and the `tighten_needs` table SG_NEEDS and NACL_NEEDS read."""
     run.engine.view("tighten_profiles", profiles_view(profiles))
+    run.engine.materialize("tighten_needs", PROFILE_NEEDS)
 
 
 def needs(run: FlowRun, query: str) -> Iterator[list[tuple[Any, ...]]]:

@@ -328,7 +328,7 @@ def _plan_direction(direction: Direction, keys: dict[tuple[int, str], dict[str, 
     for (protocol, ports), seen in sorted(_merge_ports(keys).items(), key=lambda kv: (kv[0][0], kv[0][1].first)):
         left = dict(seen)
         for group_id, ips in candidates:
-            if ips <= set(left):
+            if left.keys() >= ips:
                 ev = Evidence()
                 for ip in ips:
                     ev = ev.merged(left.pop(ip))
