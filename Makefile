@@ -11,6 +11,9 @@ KERNEL_PACKAGES := iproute2 nftables conntrack iputils-ping
 # Java for PySpark (`vpclab flows --engine spark` and its tests; `make demo` needs none): Debian's default JDK
 # (17 on bookworm, what PySpark 4 requires).
 JDK_PACKAGE := default-jdk-headless
+# The HTML report tests open the reports in Debian's Chromium (driven by Playwright, no browser download); the pcap
+# tests read the captures back with tshark (a second, independent reader).
+REPORT_PACKAGES := chromium tshark
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,10 @@ system-deps:
 	  if [ -n "$$missing" ]; then \
 	    echo "installing $(KERNEL_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(KERNEL_PACKAGES) >/dev/null; \
+	  fi; \
+	  if ! command -v chromium >/dev/null || ! command -v tshark >/dev/null; then \
+	    echo "installing $(REPORT_PACKAGES) (the HTML report and pcap tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(REPORT_PACKAGES) >/dev/null; \
 	  fi; \
 	  if ! command -v java >/dev/null; then \
 	    echo "installing $(JDK_PACKAGE) (the Spark flow-log tests)"; \
