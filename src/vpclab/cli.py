@@ -35,6 +35,8 @@ class BackendName(str, Enum):
     kernel = "kernel"
 
 
+HTML = typer.Option(None, "--html", metavar="FILE", help="Also write the answer as one self-contained HTML file "
+                    "(rendered from the --json output; opens offline).")
 MAX_WAIT = typer.Option(120.0, "--max-wait", help="Refuse a kernel run whose waits add up to more seconds.")
 
 
@@ -92,12 +94,23 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
             as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
             verbose: bool = typer.Option(False, "--verbose", "-v",
                                          help="Show every packet with its full trace, and the conntrack tables."),
+            html: Path = HTML,
+            pcap: Path = typer.Option(None, "--pcap", metavar="FILE", help="Also write the run's packets as pcapng "
+                                      "for Wireshark (sim: from the virtual clock, drops marked by a comment; "
+                                      "kernel: a real capture in the lab's namespaces)."),
             max_wait: float = MAX_WAIT) -> None:
     """Run a lab and compare every outcome with its expectation (exit 1 if one is not met)."""
     from vpclab.report import timeline
 
     loaded = _load(lab)
-    result = _run(loaded, backend, verbose, max_wait)
+    result = _run(loaded, backend, verbose or html is not None, max_wait, pcap)
+    if html is not None:
+        _html("lab-run", result.to_dict(), html)
+    if pcap is not None and backend is BackendName.sim:
+        from vpclab.report.pcap import write_run
+
+        write_run(result, pcap)
+        typer.echo(f"wrote {pcap}", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
     else:
@@ -105,7 +118,20 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ignore[no-untyped-def]
+def _html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-arg]
+    """Write the HTML report of `data` (what --json prints) to `path`; an unwritable path is exit 2."""
+    from vpclab.report.html import write
+
+    try:
+        write(kind, data, path)
+    except OSError as error:
+        typer.echo(f"--html {path}: cannot be written ({error.strerror or error})", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {path}", err=True)
+
+
+def _run(lab, backend: BackendName, verbose: bool, max_wait: float,  # type: ignore[no-untyped-def]
+         capture: Path | None = None):
     """Run on one backend; backend problems become exit 3 with what to do, never a traceback."""
     from vpclab.errors import BackendUnavailable
     from vpclab.lab.runner import run_lab
@@ -120,7 +146,8 @@ def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ig
     from vpclab.kernel.backend import KernelBackend
 
     try:
-        return run_lab(lab, KernelBackend(), conntrack=verbose)
+        return run_lab(lab, KernelBackend(capture=capture) if capture is not None else KernelBackend(),
+                       conntrack=verbose)
     except BackendUnavailable as error:
         typer.echo(f"kernel backend unavailable: {error}", err=True)
         raise typer.Exit(3) from None
@@ -132,6 +159,7 @@ def _run(lab, backend: BackendName, verbose: bool, max_wait: float):  # type: ig
 @lab_app.command("diff")
 def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path to a lab file."),
              as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+             html: Path = HTML,
              max_wait: float = MAX_WAIT) -> None:
     """Run a lab on the simulator and on the kernel, and compare outcomes step by step.
 
@@ -140,12 +168,16 @@ def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path 
     from vpclab.lab.diff import compare, unexplained
 
     loaded = _load(lab)
-    sim = _run(loaded, BackendName.sim, False, max_wait)
-    kernel = _run(loaded, BackendName.kernel, False, max_wait)
+    sim = _run(loaded, BackendName.sim, html is not None, max_wait)
+    kernel = _run(loaded, BackendName.kernel, html is not None, max_wait)
     rows = compare(loaded, sim, kernel)
     bad = unexplained(rows)
+    data = {"lab": loaded.name, "ok": not bad, "steps": [r.to_dict() for r in rows],
+            "runs": {"sim": sim.to_dict(), "kernel": kernel.to_dict()}}
+    if html is not None:
+        _html("lab-diff", data, html)
     if as_json:
-        typer.echo(json.dumps({"lab": loaded.name, "ok": not bad, "steps": [r.to_dict() for r in rows]}, indent=1))
+        typer.echo(json.dumps(data, indent=1))
     else:
         table = Table("#", "step", "expect", "sim", "kernel", "", title=f"{loaded.name}: simulator vs kernel",
                       title_justify="left")
@@ -289,7 +321,8 @@ def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md's reach contract)."),
           as_csv: bool = typer.Option(False, "--csv", help="With --matrix: one CSV line per ordered ENI pair."),
           matrix: bool = typer.Option(False, "--matrix", help="Every ordered pair of ENIs, by equivalence class."),
-          expect: Expect = typer.Option(None, "--expect", help="Exit 1 unless the answer is this.")) -> None:
+          expect: Expect = typer.Option(None, "--expect", help="Exit 1 unless the answer is this."),
+          html: Path = HTML) -> None:
     """Can X open a connection to Y on P/N? Both paths, every blocker with its source, and the smallest fix."""
     from vpclab.analysis.reach import parse_question, reach_all
     from vpclab.load.snapshot import load_snapshot
@@ -306,10 +339,12 @@ def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
         question = parse_question(proto, port)
         network = load_snapshot(snapshot).network
         if matrix:
-            answered = _matrix(network, question.number, question.port, as_json, as_csv)
+            answered = _matrix(network, question.number, question.port, as_json, as_csv, html)
         else:
             answers = reach_all(network, from_, to, question.number, question.port)
             answered = any(a.reachable for a in answers)
+            if html is not None:
+                _html("reach", reach_report.answers_dict(answers), html)
             if as_json:
                 typer.echo(json.dumps(reach_report.answers_dict(answers), indent=1))
             else:
@@ -320,7 +355,8 @@ def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
         raise typer.Exit(1)
 
 
-def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool) -> bool:  # type: ignore[no-untyped-def]
+def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool,  # type: ignore[no-untyped-def]
+            html: Path | None = None) -> bool:
     """Print the matrix; True when some pair is reachable."""
     from vpclab.analysis.matrix import matrix
     from vpclab.report import reach_matrix
@@ -328,6 +364,8 @@ def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool) 
     if not network.vpc_hosts():
         raise InputError([Problem("--matrix", "the snapshot has no ENIs: nothing to answer")])
     m = matrix(network, proto, port)
+    if html is not None:
+        _html("matrix", reach_matrix.to_dict(m), html)
     if as_csv:
         for line in reach_matrix.csv_lines(m):
             typer.echo(line)
@@ -356,7 +394,8 @@ def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
           output_format: AuditFormat = typer.Option(AuditFormat.text, "--format", help="text (tables), json "
                                                     "(DESIGN.md's audit contract) or sarif (SARIF 2.1.0)."),
           fail_on: FailOn = typer.Option(FailOn.low, "--fail-on", help="Exit 1 when a finding is at least this severe "
-                                         "(info findings never fail).")) -> None:
+                                         "(info findings never fail)."),
+          html: Path = HTML) -> None:
     """What is open that should not be: checks that evaluate the snapshot with the engine, each finding with its
     evidence, source and fix."""
     from vpclab.analysis.audit import Severity, audit_path
@@ -367,6 +406,8 @@ def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
     except InputError as error:
         raise _refused(error) from None
     threshold = Severity(fail_on.value)
+    if html is not None:
+        _html("audit", audit_report.to_dict(result), html)
     if output_format is AuditFormat.json:
         typer.echo(json.dumps(audit_report.to_dict(result), indent=1))
     elif output_format is AuditFormat.sarif:

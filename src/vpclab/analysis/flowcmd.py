@@ -31,6 +31,8 @@ FLOWS = typer.Option(..., "--flows", help="Flow-log files or folders (S3 layout,
                                           "JSON); repeat the option or list several paths after it.")
 ENGINE = typer.Option("duckdb", "--engine", help="duckdb (embedded, default) or spark (PySpark).")
 MORE = typer.Argument(None, hidden=True, help="More flow-log paths (`--flows A B` gives B here).")
+HTML = typer.Option(None, "--html", metavar="FILE", help="Also write the answer as one self-contained HTML file "
+                    "(rendered from the JSON output; opens offline).")
 LOG_FORMAT = typer.Option(None, "--log-format", help="Field list of files without a header line, e.g. "
                                                      "'${version} ${srcaddr} …' (default: the v2 default format).")
 
@@ -39,6 +41,17 @@ def _fail(lines: list[str]) -> typer.Exit:
     for line in lines:
         typer.echo(line, err=True)
     return typer.Exit(2)
+
+
+def _html(kind: str, data: dict[str, Any], path: Path) -> None:
+    """Write the HTML report (vpclab.report.html) of `data`, what the JSON output holds; unwritable: exit 2."""
+    from vpclab.report.html import write
+
+    try:
+        write(kind, data, path)
+    except OSError as error:
+        raise _fail([f"--html {path}: cannot be written ({error.strerror or error})"]) from None
+    typer.echo(f"wrote {path}", err=True)
 
 
 def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | None) -> tuple[Any, Any]:
@@ -91,7 +104,8 @@ def tighten_command(
                                               "many."),
         unknown: str = typer.Option("propose", "--unknown", help="Connections whose initiator is unknown: propose "
                                     "(a rule each way they were seen) or skip."),
-        log_format: str = LOG_FORMAT) -> None:
+        log_format: str = LOG_FORMAT,
+        html: Path = HTML) -> None:
     """Least-privilege rules from what the flow logs show each ENI initiated (egress) and accepted (ingress): the
     diff against today's rules with the evidence, and the NACL entries both directions need."""
     from vpclab.analysis.tighten import TightenOptions, UserPrefixList, tighten
@@ -111,6 +125,8 @@ def tighten_command(
         result = tighten(snap.network, run, options, snapshot=str(snapshot))
     finally:
         run.close()
+    if html is not None:
+        _html("tighten", report.to_dict(result), html)
     if output_format is TightenFormat.json:
         typer.echo(json.dumps(report.to_dict(result), indent=1))
     elif output_format is TightenFormat.terraform:
@@ -131,7 +147,8 @@ def replay_command(
                                       "snapshot, to judge the rows against as well."),
         engine: str = ENGINE,
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-        log_format: str = LOG_FORMAT) -> None:
+        log_format: str = LOG_FORMAT,
+        html: Path = HTML) -> None:
     """Every aggregated flow row judged by the engine, today and under a proposal: what the proposal would block that
     was accepted (exit 1), where the logs disagree with the model, which tracked connections outlive a revocation."""
     from vpclab.analysis.proposal import load_proposal
@@ -149,6 +166,8 @@ def replay_command(
         result = replay(snap.network, run, proposed, kind, str(proposal or ""), snapshot=str(snapshot))
     finally:
         run.close()
+    if html is not None:
+        _html("replay", report.to_dict(result), html)
     if as_json:
         typer.echo(json.dumps(report.to_dict(result), indent=1))
     else:
