@@ -41,7 +41,8 @@ def _typed(field: Field, i: int) -> str:
 
 
 def _value(field: Field, i: int) -> str:
-    return f"CASE WHEN c{i} = '-' THEN NULL ELSE {_typed(field, i)} END"
+    """The field's value, NULL where `-`: an integer's TRY_CAST is already NULL there (in both engines)."""
+    return f"t{i}" if field.sql_type != "STRING" else f"NULLIF(c{i}, '-')"
 
 
 def _bad(field: Field, i: int) -> str:
@@ -68,8 +69,10 @@ def normalise(source: SourceView, keep_raw: bool = False) -> str:
     status = f"c{position['log-status']}" if "log-status" in position else None
     if status:
         checks.append(("log-status", _bad(BY_NAME["log-status"], position["log-status"])))
-    # NODATA/SKIPDATA records hold '-' (or anything) elsewhere: only their status is checked (§5.6).
-    values_checked = f"({status} IS NULL OR {status} NOT IN ('NODATA', 'SKIPDATA'))" if status else "TRUE"
+    # NODATA/SKIPDATA records hold '-' (or anything) elsewhere: only their status is checked (§5.6). The checks
+    # are one ordered CASE, so this one branch stops them before the value checks (no guard repeated per field).
+    if status:
+        checks.append(("", f"{status} IN ('NODATA', 'SKIPDATA')"))
     dash_terms: list[str] = []
     casts: list[str] = []
     for field in FIELDS:
@@ -80,11 +83,12 @@ def normalise(source: SourceView, keep_raw: bool = False) -> str:
             out.append(f"{_value(field, i)} AS {field.column}")
             bad = _bad(field, i)
             if bad and field.name != "log-status":
-                checks.append((field.name, f"{values_checked} AND {bad}"))
+                checks.append((field.name, bad))
             dash_terms.append(f"CASE WHEN c{i} = '-' THEN {1 << DASH_BITS[field.name]} ELSE 0 END")
         else:
             out.append(f"CAST(NULL AS {field.sql_type}) AS {field.column}")
-    bad_field = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in checks) + " ELSE NULL END" \
+    named = [(cond, f"'{name}'" if name else "NULL") for name, cond in checks]
+    bad_field = "CASE " + " ".join(f"WHEN {cond} THEN {then}" for cond, then in named) + " ELSE NULL END" \
         if checks else "CAST(NULL AS STRING)"
     out.append(f"{bad_field} AS bad_field")
     out.append(f"CAST({' + '.join(dash_terms) or '0'} AS BIGINT) AS dash_mask")
