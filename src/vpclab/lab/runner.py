@@ -24,6 +24,8 @@ class StepResult:
     packets: list[dict[str, Any]] = field(default_factory=list)
     detail: str = ""
     conntrack: dict[str, list[dict[str, Any]]] | None = None
+    at: float = 0.0  # the lab's schedule: seconds of waits before this step (both backends wait them)
+    wait: float | None = None  # a wait step's seconds
 
     @property
     def ok(self) -> bool:
@@ -32,7 +34,9 @@ class StepResult:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "action": self.action, "description": self.description,
                                 "expect": self.expect, "outcome": self.outcome, "ok": self.ok,
-                                "packets": self.packets}
+                                "packets": self.packets, "at": self.at}
+        if self.wait is not None:
+            data["wait"] = self.wait
         if self.detail:
             data["detail"] = self.detail
         if self.conntrack is not None:
@@ -49,6 +53,7 @@ class LabResult:
     backend: str
     steps: list[StepResult]
     warnings: list[dict[str, str]] = field(default_factory=list)  # the lab's load warnings (AWS quotas exceeded)
+    hosts: list[dict[str, Any]] = field(default_factory=list)  # name, addresses, internet: who sent a packet
 
     @property
     def ok(self) -> bool:
@@ -60,7 +65,7 @@ class LabResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lab": self.lab, "title": self.title, "backend": self.backend, "ok": self.ok,
-                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps]}
+                "warnings": self.warnings, "hosts": self.hosts, "steps": [s.to_dict() for s in self.steps]}
 
 
 def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
@@ -68,12 +73,16 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
     tables after each step (for --verbose)."""
     connections: dict[str, Any] = {}
     results: list[StepResult] = []
-    backend.start(lab.network, hosts_used(lab.network, (s.spec for s in lab.steps)) if lab.snapshot else None)
+    used = hosts_used(lab.network, (s.spec for s in lab.steps)) if lab.snapshot else None
+    backend.start(lab.network, used)
+    at = 0.0
     try:
         for step in lab.steps:
             observation = _run_step(step, backend, connections, lab)
+            wait = float(step.spec.seconds) if step.action == "wait" else None
             result = StepResult(step.index, step.action, describe(step), step.expect, observation.outcome,
-                                observation.packets, observation.detail)
+                                observation.packets, observation.detail, at=at, wait=wait)
+            at += wait or 0.0
             if conntrack:
                 result.conntrack = backend.conntrack()
             results.append(result)
@@ -81,7 +90,15 @@ def run_lab(lab: Lab, backend: Backend, conntrack: bool = False) -> LabResult:
         backend.stop()
     warnings = [{"where": str(w.origin) if w.origin else "", "message": f"{w.field}: {w.message}" if w.field
                  else w.message} for w in lab.warnings]  # the shape of `vpclab import --json`'s warnings
-    return LabResult(lab.name, lab.title, backend.name, results, warnings)
+    return LabResult(lab.name, lab.title, backend.name, results, warnings, host_addresses(lab, used))
+
+
+def host_addresses(lab: Lab, used: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Each host's name and every address it answers to (so a report can tell who sent a packet), by name;
+    on a snapshot only the hosts the steps use."""
+    hosts = lab.network.hosts
+    return [{"name": name, "addresses": [str(a) for a in hosts[name].addresses], "internet": hosts[name].internet}
+            for name in sorted(hosts) if used is None or name in used]
 
 
 def _run_step(step: LabStep, backend: Backend, connections: dict[str, Any], lab: Lab) -> Observation:
