@@ -105,7 +105,7 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     loaded = _load(lab)
     result = _run(loaded, backend, verbose or html is not None, max_wait, pcap)
     if html is not None:
-        _html("lab-run", result.to_dict(), html)
+        write_html("lab-run", result.to_dict(), html)
     if pcap is not None and backend is BackendName.sim:
         from vpclab.report.pcap import write_run
 
@@ -118,7 +118,7 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-arg]
+def write_html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-arg]
     """Write the HTML report of `data` (what --json prints) to `path`; an unwritable path is exit 2."""
     from vpclab.report.html import write
 
@@ -175,7 +175,7 @@ def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path 
     data = {"lab": loaded.name, "ok": not bad, "steps": [r.to_dict() for r in rows],
             "runs": {"sim": sim.to_dict(), "kernel": kernel.to_dict()}}
     if html is not None:
-        _html("lab-diff", data, html)
+        write_html("lab-diff", data, html)
     if as_json:
         typer.echo(json.dumps(data, indent=1))
     else:
@@ -344,7 +344,7 @@ def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
             answers = reach_all(network, from_, to, question.number, question.port)
             answered = any(a.reachable for a in answers)
             if html is not None:
-                _html("reach", reach_report.answers_dict(answers), html)
+                write_html("reach", reach_report.answers_dict(answers), html)
             if as_json:
                 typer.echo(json.dumps(reach_report.answers_dict(answers), indent=1))
             else:
@@ -365,7 +365,7 @@ def _matrix(network, proto: int, port: int | None, as_json: bool, as_csv: bool, 
         raise InputError([Problem("--matrix", "the snapshot has no ENIs: nothing to answer")])
     m = matrix(network, proto, port)
     if html is not None:
-        _html("matrix", reach_matrix.to_dict(m), html)
+        write_html("matrix", reach_matrix.to_dict(m), html)
     if as_csv:
         for line in reach_matrix.csv_lines(m):
             typer.echo(line)
@@ -407,7 +407,7 @@ def audit(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
         raise _refused(error) from None
     threshold = Severity(fail_on.value)
     if html is not None:
-        _html("audit", audit_report.to_dict(result), html)
+        write_html("audit", audit_report.to_dict(result), html)
     if output_format is AuditFormat.json:
         typer.echo(json.dumps(audit_report.to_dict(result), indent=1))
     elif output_format is AuditFormat.sarif:

@@ -43,17 +43,6 @@ def _fail(lines: list[str]) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _html(kind: str, data: dict[str, Any], path: Path) -> None:
-    """Write the HTML report (vpclab.report.html) of `data`, what the JSON output holds; unwritable: exit 2."""
-    from vpclab.report.html import write
-
-    try:
-        write(kind, data, path)
-    except OSError as error:
-        raise _fail([f"--html {path}: cannot be written ({error.strerror or error})"]) from None
-    typer.echo(f"wrote {path}", err=True)
-
-
 def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | None) -> tuple[Any, Any]:
     """The snapshot and the opened flow run (directions settled by the snapshot's ENI addresses)."""
     from vpclab.flows.fields import parse_format
@@ -109,6 +98,7 @@ def tighten_command(
     """Least-privilege rules from what the flow logs show each ENI initiated (egress) and accepted (ingress): the
     diff against today's rules with the evidence, and the NACL entries both directions need."""
     from vpclab.analysis.tighten import TightenOptions, UserPrefixList, tighten
+    from vpclab.cli import write_html
     from vpclab.report import iac
     from vpclab.report import tighten as report
 
@@ -126,7 +116,7 @@ def tighten_command(
     finally:
         run.close()
     if html is not None:
-        _html("tighten", report.to_dict(result), html)
+        write_html("tighten", report.to_dict(result), html)
     if output_format is TightenFormat.json:
         typer.echo(json.dumps(report.to_dict(result), indent=1))
     elif output_format is TightenFormat.terraform:
@@ -153,6 +143,7 @@ def replay_command(
     was accepted (exit 1), where the logs disagree with the model, which tracked connections outlive a revocation."""
     from vpclab.analysis.proposal import load_proposal
     from vpclab.analysis.replay import replay
+    from vpclab.cli import write_html
     from vpclab.report import replay as report
 
     snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format)
@@ -167,7 +158,7 @@ def replay_command(
     finally:
         run.close()
     if html is not None:
-        _html("replay", report.to_dict(result), html)
+        write_html("replay", report.to_dict(result), html)
     if as_json:
         typer.echo(json.dumps(report.to_dict(result), indent=1))
     else:
