@@ -451,3 +451,20 @@ def test_memory_limit_spills_and_gives_the_same_answer(tmp_path: Path, monkeypat
     assert bounded.summary.to_dict() == free.summary.to_dict()
     free.close()
     bounded.close()
+
+
+def test_status_gates_the_value_checks_and_integers_must_be_canonical(tmp_path: Path) -> None:
+    """§5.6: a NODATA/SKIPDATA line's other values are not checked, but its status and field count are; an OK line's
+    integers must be canonical decimals ('040000', '+22', '1.5' are malformed) and the first bad field is named."""
+    ok = _v2("10.0.0.5", "10.0.9.9", 40000, 22)
+    nodata = "2 123456789010 eni-aaaa x y 0x1 - - - - 1431280876 1431280934 - NODATA"
+    lines = [ok, nodata, nodata.replace("NODATA", "SKIPDATA"), nodata.replace("NODATA", "NOPE"),
+             "2 123456789010 eni-aaaa - - - - - NODATA",
+             ok.replace(" 40000 ", " 040000 "), ok.replace(" 22 ", " +22 "), ok.replace(" 40000 22 6 ", " 40000 22 1.5 "),
+             ok.replace(" 40000 22 ", " 4x000 2x ")]
+    run = read_flows([_write(tmp_path / "g.log", lines, " ".join(DEFAULT_FORMAT))])
+    s = run.summary
+    assert (s.kinds.get("record"), s.kinds.get("nodata"), s.kinds.get("skipdata")) == (1, 1, 1)
+    assert s.malformed_by_field == {"log-status": 1, "too-few-fields": 1, "srcport": 2, "dstport": 1, "protocol": 1}
+    assert [p.line for p in s.examples] == [5, 6, 7, 8, 9]
+    run.close()
