@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vpclab.engine import Engine
 from vpclab.engine.ports import EphemeralPorts
 from vpclab.errors import BackendUnavailable, KernelError
-from vpclab.kernel import cleanup, driver, topology
+from vpclab.kernel import capture as capturing, cleanup, driver, topology
 from vpclab.kernel.plan import Plan, new_prefix
 from vpclab.kernel.render import nat_ruleset, router6_ruleset, router_ruleset, sg_ruleset
 from vpclab.lab.backend import Observation
@@ -95,7 +96,9 @@ class KernelBackend:
 
     name = "kernel"
 
-    def __init__(self) -> None:
+    def __init__(self, capture: Path | None = None) -> None:
+        self.capture_path = capture  # --pcap: capture in the lab's namespaces, written to this file on stop
+        self.capture: capturing.Capture | None = None
         self.plan: Plan | None = None
         self.engine: Engine | None = None  # the compiled facts the renderers format; it judges no packet here
         self.agents: dict[str, Agent] = {}
@@ -111,6 +114,8 @@ class KernelBackend:
     def start(self, network: Network, hosts: Collection[str] | None = None) -> None:
         """Build the network (only `hosts` and what they route through, when given: a lab on a snapshot)."""
         driver.preflight()
+        if self.capture_path is not None:
+            capturing.preflight()
         plan = Plan.make(network, new_prefix(), hosts)
         refuse_unbuildable(network, plan)
         cleanup.sweep()
@@ -127,6 +132,9 @@ class KernelBackend:
             topology.create(network, self.plan)
             self._apply_rules(first=True)
             topology.wait_until_forwarding(self.plan)
+            if self.capture_path is not None:  # every host's and NAT gateway's eth0, named after it
+                self.capture = capturing.Capture(self.capture_path)
+                self.capture.start(self.plan.hosts | self.plan.nats)
         except BaseException:
             self.stop()
             raise
@@ -140,6 +148,9 @@ class KernelBackend:
         if os.getpid() != self._main_pid or self.plan is None:
             return
         plan, self.plan = self.plan, None
+        capture, self.capture = self.capture, None
+        if capture is not None:  # stopped first: the file ends with the last step, not the agents' teardown
+            capture.stop()
         for agent in self.agents.values():
             try:
                 agent.stop()
@@ -151,6 +162,8 @@ class KernelBackend:
         for sig, handler in self._previous_handlers.items():
             signal.signal(sig, handler)
         self._previous_handlers.clear()
+        if capture is not None:  # only files remain: merged into the --pcap file
+            capture.save()
 
     # ---- configuration -------------------------------------------------------------------------------
 
