@@ -121,6 +121,26 @@ def test_reach_lists_every_blocker_on_both_paths(tmp_path: Path, show) -> None:
     assert all(f["cli"] in script for f in data["fix"]) and len(data["fix"]) == 3
 
 
+def test_reach_answers_once_per_eni_of_an_instance(show) -> None:
+    """An instance with two ENIs (test-nat-gateway's test1 given a second one, as tests/test_reach_snapshots.py):
+    one section per answer, each with its own hops and anchors."""
+    network = load_snapshot(shared("aws-snapshots", "test-nat-gateway")).network
+    test1 = network.hosts["eni-0e4ce6a7777b9bff8"]
+    second = replace(test1, name="eni-second", ip=type(test1.ip)("10.1.1.99"), secondary_ips=())
+    network = replace(network, hosts=FrozenMap({**network.hosts, second.name: second}))
+    data = reach_report.answers_dict(reach_all(network, test1.instance or "", "Jump Host", TCP, 22))
+    assert len(data["answers"]) == 2
+    page = show(render("reach", data), "reach-answers").page
+    sections = page.locator("section.answer")
+    assert sections.count() == 2
+    for k, answer in enumerate(data["answers"], start=1):
+        section = page.locator(f"#a{k}")
+        assert answer["from"]["eni"] in (section.locator("h2").text_content() or "")
+        assert section.locator("li.hop").count() == len(answer["forward"]) + len(answer["return"])
+    ids = page.locator("[id]").evaluate_all("es => es.map(e => e.id)")
+    assert len(ids) == len(set(ids))
+
+
 # ---- matrix -------------------------------------------------------------------------------------------------
 
 
@@ -172,6 +192,21 @@ def test_matrix_is_n_by_n_and_filters(tmp_path: Path, show) -> None:
 
     page.locator("#filter-reset").click()
     assert visible.count() == n * n and rows.count() == n
+
+
+def test_matrix_expands_a_class_to_its_enis(tmp_path: Path, show) -> None:
+    """stateful-statelessness: b and c share a class (same subnet and group), so 3 ENIs in 2 classes give 3×3 cells;
+    b → c and c → b take the class's own pair (blocked by sg-b ingress), the diagonal is 'same ENI'."""
+    lab = Path(__file__).resolve().parents[2] / "src" / "vpclab" / "lab" / "builtin" / "stateful-statelessness.yaml"
+    data, html = run(tmp_path, "reach", str(lab), "--matrix", "--proto", "tcp", "--port", "22")
+    assert data["enis"] == 3 and len(data["classes"]) == 2
+    page = show(html, "matrix-classes").page
+    assert page.locator("#matrix td.cell").count() == 9
+    assert page.locator("#matrix td.state-self").count() == 3
+    b_to_c = page.locator("#matrix tbody tr[data-eni=b] td.cell").nth(2)
+    assert b_to_c.get_attribute("data-state") == "bad"
+    assert "forward sg sg-b ingress: ENI_SG_RULES_MISMATCH" in (b_to_c.get_attribute("title") or "")
+    assert (b_to_c.text_content() or "") == "✗SG"
 
 
 # ---- audit --------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def end_text(side: dict[str, Any]) -> str:
     """One end as the user named it, with its ENI and address."""
     named = side.get("named")
     parts = [p for p in (side.get("eni"), side.get("address")) if p and p != named]
-    if side.get("internet"):
+    if side.get("internet") and named != "internet":
         parts.insert(0, "internet")
     return (named or side.get("eni") or side["address"]) + (f" ({', '.join(dict.fromkeys(parts))})" if parts else "")
 
@@ -89,6 +89,7 @@ def answer_view(answer: dict[str, Any], number: int) -> dict[str, Any]:
     for i, item in enumerate(answer.get("explanations", []), start=1):
         anchor = next((a for a, raw in hop_ids.get(item["path"], []) if _matches(raw, item)), "")
         hop_n = int(anchor.rsplit("-", 1)[1]) if anchor else None
+        where = next((h["where"] for p in paths for h in p["hops"] if h["anchor"] == anchor), _where(item))
         for path in paths:
             for hop in path["hops"]:
                 if hop["anchor"] == anchor:
@@ -98,7 +99,7 @@ def answer_view(answer: dict[str, Any], number: int) -> dict[str, Any]:
         if fix is not None:
             used.add(_fix_key(item))
         blockers.append({"n": i, "anchor": anchor, "hop": hop_n, "path": item["path"], "label": component_label(item),
-                         "id": item["id"], "where": _where(item), "code": item["code"], "ra": bool(item.get("ra")),
+                         "id": item["id"], "where": where, "code": item["code"], "ra": bool(item.get("ra")),
                          "reason": item.get("reason", ""), "source": item.get("source", ""),
                          "fix": fix_view(fix) if fix is not None else None})
     unmatched = [fix_view(f) for f in answer.get("fix", []) if f.get("for", "") not in used]
