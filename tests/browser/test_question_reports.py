@@ -236,7 +236,8 @@ def test_audit_shows_every_finding_grouped_by_severity(tmp_path: Path, show) -> 
         assert all(key in (item.locator("details.evidence").text_content() or "") for key in f["evidence"])
     for sev, count in data["summary"].items():
         assert page.locator(f"#severity-{sev} article.finding").count() == count
-        resources = page.locator(f"#severity-{sev} section.resource").evaluate_all("rs => rs.map(r => r.dataset.resource)")
+        resources = page.locator(f"#severity-{sev} section.resource").evaluate_all(
+            "rs => rs.map(r => r.dataset.resource)")
         assert resources == sorted({f["resource"] for f in findings if f["severity"] == sev})
     assert page.locator("table.checks tbody tr").count() == len(data["checks_run"])
     assert page.locator("table.by-resource tbody tr").count() == len({f["resource"] for f in findings})

@@ -24,7 +24,8 @@ def _rule_text(rule: dict[str, Any]) -> str:
 def _hop_text(hop: dict[str, Any]) -> str:
     at = " ".join(str(hop[k]) for k in ("eni", "direction") if hop.get(k))
     rule = f" — {hop['rule']['rule']}" if isinstance(hop.get("rule"), dict) else ""
-    return f"{hop['component']} {hop['id']}" + (f" at {at}" if at else "") + f": {hop['decision']} ({hop['code']}){rule}"
+    where = f" at {at}" if at else ""
+    return f"{hop['component']} {hop['id']}{where}: {hop['decision']} ({hop['code']}){rule}"
 
 
 def node(value: Any) -> dict[str, Any]:
