@@ -218,3 +218,26 @@ def test_a_dropped_segment_is_not_acknowledged(tmp_path):
     assert int(lost["tcp.seq"]) == int(syn["tcp.seq"]) + 1
     assert int(reply["tcp.ack"]) == int(lost["tcp.seq"])  # not past the 4 bytes that never arrived
     assert int(last["tcp.seq"]) == int(lost["tcp.seq"]) + 4 and int(last["tcp.ack"]) == int(reply["tcp.seq"]) + 2
+
+
+def test_other_packets_are_encoded_as_their_summary_says(tmp_path):
+    """What no built-in lab sends: a RST, an ICMP error, another protocol over IPv6, ICMPv6 by number."""
+    def packet(proto, src, dst, summary):
+        return {"time": 1.5, "src": src, "dst": dst, "proto": proto, "summary": summary, "verdict": "allowed",
+                "code": "SG_RULE_MATCH", "reason": "test"}
+    steps = [{"index": 1, "action": "connect", "description": "connect", "packets": [
+        packet("tcp", "10.0.0.1:40000", "10.0.0.2:81", "SYN"), packet("tcp", "10.0.0.2:81", "10.0.0.1:40000",
+                                                                    "RST-ACK"),
+        packet("icmp", "10.0.0.2", "10.0.0.1", "destination-unreachable code 3"),
+        packet("gre", "2001:db8::1", "2001:db8::2", "protocol gre"),
+        packet("icmpv6", "2001:db8::1", "2001:db8::2", "type 200 code 1")]}]
+    path = tmp_path / "other.pcapng"
+    pcap.write({"steps": steps}, path)
+    out = tshark(path, "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "occurrence=f",
+                 "-e", "tcp.flags", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "icmp.type", "-e", "icmp.code",
+                 "-e", "ipv6.nxt", "-e", "icmpv6.type", "-e", "icmpv6.code")
+    syn, rst, unreachable, gre, icmpv6 = [line.split("\t") for line in out.splitlines()]
+    assert int(rst[0], 16) == 0x14 and rst[1] == "0" and int(rst[2]) == int(syn[1]) + 1
+    assert unreachable[3:5] == ["3", "3"]
+    assert gre[5] == "47"
+    assert icmpv6[5:8] == ["58", "200", "1"]

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vpclab.cli import app
+from vpclab.errors import KernelError
 from vpclab.kernel import capture as capturing
 from vpclab.kernel.backend import KernelBackend
 from vpclab.lab.catalog import load
@@ -98,3 +99,21 @@ def test_an_unwritable_pcap_is_a_backend_error_after_the_lab_is_torn_down(tmp_pa
     result = CliRunner().invoke(app, ["lab", "run", "nacl-stateless", "--backend", "kernel", "--pcap", str(path)])
     assert result.exit_code == 3
     assert f"--pcap {path}: cannot be written" in result.output
+
+
+def test_a_capture_that_cannot_start_fails_the_run_and_leaves_nothing(tmp_path, monkeypatch):
+    started = []
+    original = capturing.Capture.start
+
+    def start(self, namespaces):
+        started.append(self)
+        original(self, namespaces)
+
+    monkeypatch.setattr(capturing.Capture, "start", start)
+    monkeypatch.setattr(capturing, "INTERFACE", "nosuch0")  # dumpcap refuses an interface that is not there
+    path = tmp_path / "run.pcapng"
+    with pytest.raises(KernelError, match="did not start capturing"):
+        run_lab(load("nacl-stateless"), KernelBackend(capture=path))
+    [capture] = started
+    assert all(p.poll() is not None for p in capture.processes.values())
+    assert capture.folder is not None and not capture.folder.exists() and not path.exists()

@@ -133,8 +133,9 @@ class KernelBackend:
             self._apply_rules(first=True)
             topology.wait_until_forwarding(self.plan)
             if self.capture_path is not None:  # every host's and NAT gateway's eth0, named after it
-                self.capture = capturing.Capture(self.capture_path)
-                self.capture.start(self.plan.hosts | self.plan.nats)
+                capture = capturing.Capture(self.capture_path)
+                capture.start(self.plan.hosts | self.plan.nats)
+                self.capture = capture  # once started: stop() writes its file
         except BaseException:
             self.stop()
             raise

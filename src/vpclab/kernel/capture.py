@@ -8,7 +8,6 @@ the run (PR_SET_PDEATHSIG); their files live in a temporary folder that is remov
 
 from __future__ import annotations
 
-import select
 import shutil
 import signal
 import subprocess
@@ -46,7 +45,8 @@ class Capture:
         self.files: dict[str, Path] = {}
 
     def start(self, namespaces: dict[str, str]) -> None:
-        """Capture on eth0 in each namespace (label → namespace); returns once every dumpcap is capturing."""
+        """Capture on eth0 in each namespace (label → namespace); returns once every dumpcap is capturing, or
+        stops them all and raises KernelError."""
         from vpclab.kernel.backend import _die_with_parent  # the backend's own children's guard
 
         self.folder = Path(tempfile.mkdtemp(prefix="vpclab-capture-"))
@@ -58,8 +58,13 @@ class Capture:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 preexec_fn=_die_with_parent)
         deadline = time.monotonic() + START_WAIT
-        for label, process in self.processes.items():
-            _wait_capturing(label, process, deadline)
+        try:
+            for label, process in self.processes.items():
+                _wait_capturing(label, process, self.files[label], deadline)
+        except BaseException:  # nothing of a capture that did not start is kept
+            self.stop()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     def stop(self) -> None:
         """Stop every dumpcap (SIGTERM by PID: it finishes its file), killing one that does not stop in time."""
@@ -105,20 +110,16 @@ class Capture:
                 shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _wait_capturing(label: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    """Read dumpcap's stderr until it says `Capturing on`, or fail with what it said."""
-    assert process.stderr is not None
-    said = b""
-    while b"Capturing on" not in said:
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([process.stderr], [], [], max(0.0, left))
-        chunk = process.stderr.read1(4096) if ready else b""  # type: ignore[attr-defined]
-        if not chunk:
-            if process.poll() is None and left > 0:
-                continue
+def _wait_capturing(label: str, process: subprocess.Popen[bytes], file: Path, deadline: float) -> None:
+    """Wait until dumpcap created its file, which it does once its interface is open and capturing (it prints
+    `Capturing on` before that, even for an interface that is not there); fail with what it said if it exits."""
+    while not file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            said = process.stderr.read().decode(errors="replace") if process.poll() is not None and \
+                process.stderr is not None else ""
             raise KernelError(f"dumpcap in {label}'s namespace did not start capturing: "
-                              f"{said.decode(errors='replace').strip()[-300:] or 'no output'}")
-        said += chunk
+                              f"{said.strip()[-300:] or 'no output'}")
+        time.sleep(0.005)
 
 
 def _read(file: Path) -> list[tuple[int, bytes]]:

@@ -87,8 +87,9 @@ class _TcpState:
         if side == 1:
             conn.answered = True
         me, peer = conn.sides[side], conn.sides[1 - side]
-        if me.snd_next is None:  # the initial sequence number: from the connection (deterministic), 0 for a bare RST
-            me.snd_next = 0 if flags == "R" else zlib.crc32(f"{conn.key}|{side}".encode())
+        if me.snd_next is None:  # the initial sequence number: from the connection (deterministic), 0 for a RST
+            # answering a SYN (RFC 793)
+            me.snd_next = 0 if "R" in flags else zlib.crc32(f"{conn.key}|{side}".encode())
         seq = me.snd_next
         length = size + ("S" in flags) + ("F" in flags)
         ack = me.rcv_next if "A" in flags and me.rcv_next is not None else 0
