@@ -22,7 +22,7 @@ from scapy.utils import PcapNgWriter, RawPcapNgReader
 from vpclab.errors import BackendUnavailable, KernelError
 from vpclab.report.pcap import writer_time
 
-#: how long dumpcap may take to say it is capturing, and to write its file once told to stop
+#: how long dumpcap may take to open its interface, and to finish its file once told to stop
 START_WAIT = 10.0
 STOP_WAIT = 10.0
 INTERFACE = "eth0"
@@ -50,15 +50,15 @@ class Capture:
         from vpclab.kernel.backend import _die_with_parent  # the backend's own children's guard
 
         self.folder = Path(tempfile.mkdtemp(prefix="vpclab-capture-"))
-        for i, (label, ns) in enumerate(namespaces.items()):
-            file = self.folder / f"{i}.pcapng"
-            self.files[label] = file
-            self.processes[label] = subprocess.Popen(
-                ["ip", "netns", "exec", ns, "dumpcap", "-q", "-n", "-i", INTERFACE, "-w", str(file)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + START_WAIT
         try:
+            for i, (label, ns) in enumerate(namespaces.items()):
+                file = self.folder / f"{i}.pcapng"
+                self.files[label] = file
+                self.processes[label] = subprocess.Popen(
+                    ["ip", "netns", "exec", ns, "dumpcap", "-q", "-n", "-i", INTERFACE, "-w", str(file)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    preexec_fn=_die_with_parent)
+            deadline = time.monotonic() + START_WAIT
             for label, process in self.processes.items():
                 _wait_capturing(label, process, self.files[label], deadline)
         except BaseException:  # nothing of a capture that did not start is kept
