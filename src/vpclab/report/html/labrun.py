@@ -150,9 +150,10 @@ class Timeline:
                 now = start + float(step["wait"])
                 x = x0 + BREAK
                 kind = "wait"
-            else:
-                x = x0 + MARK
-                kind = "change" if step["action"] in CHANGES else "mark"
+            elif step["action"] in CHANGES:
+                x, kind = x0 + MARK, "change"
+            else:  # a listener, or traffic whose packets the backend did not record (the kernel's)
+                x, kind = x0 + 2 * PAD + SLOT, "mark"
             self.knots.append((start, x0, pos))
             self.knots.append((now, x, pos))
             self.starts[step["index"]] = start
@@ -214,8 +215,8 @@ class Timeline:
                 expires = float(e["last_seen"]) + float(e["timeout"])
             else:  # the kernel's `conntrack -L`: seconds left when the step's snapshot was taken
                 expires = self.ends[life.last] + float(e.get("expires_in", 0))
-            x0 = self.x_at(created, life.first)
-            x0 = self.segments[life.first]["x0"] if x0 is None else x0
+            x0 = self.x_at(created, life.first) if "created" in e else None
+            x0 = self.segments[life.first]["x1"] - 4 if x0 is None else x0  # else: first seen after that step
             if life.last == final:
                 end, how, x1 = expires, "open", self.right
                 words = f"still tracked when the lab ended (would expire at {_s(expires)})"
