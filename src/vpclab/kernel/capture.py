@@ -101,7 +101,7 @@ class Capture:
                     frame = Raw(raw)  # the captured bytes as they are
                     frame.time = writer_time(micros)
                     frame.sniffed_on = label
-                    writer.write(frame)
+                    writer.write_packet(frame)  # as raw bytes: linktype from the header, no guess
             finally:
                 writer.close()
             return len(frames)
