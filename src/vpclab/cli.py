@@ -120,6 +120,8 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
 
 def write_html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-arg]
     """Write the HTML report of `data` (what --json prints) to `path`; an unwritable path is exit 2."""
+    from jinja2 import TemplateError
+
     from vpclab.report.html import write
 
     try:
@@ -127,6 +129,9 @@ def write_html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-
     except OSError as error:
         typer.echo(f"--html {path}: cannot be written ({error.strerror or error})", err=True)
         raise typer.Exit(2) from None
+    except TemplateError as error:  # a defect of vpclab's, not of the input: say so plainly
+        typer.echo(f"--html {path}: the {kind} report could not be rendered ({error}); please report this", err=True)
+        raise typer.Exit(3) from None
     typer.echo(f"wrote {path}", err=True)
 
 

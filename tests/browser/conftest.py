@@ -2,7 +2,7 @@
 
 `show(html, name)` writes a report to the test's temporary folder, opens it from file:// with the network cut,
 and returns the page after checking that nothing was fetched and nothing was logged as a console error; it writes a
-screenshot beside it (and under docs/screenshots/ when VPCLAB_SCREENSHOTS=docs, so the README's pictures are made
+screenshot beside it (and under docs/screenshots/ when VPCLAB_SCREENSHOTS=docs and NAME is one of DOCS_NAMES, so the README's pictures are made
 by this same code). In CI (CI=true) a missing browser is a failure, never a skip.
 """
 
@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_NAMES = {"lab-run", "lab-diff", "reach", "matrix", "audit", "tighten", "replay"}
+"""The one screenshot of each report kind the README shows (other tests' screenshots stay in their tmp_path)."""
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -84,7 +86,7 @@ def show(browser: Any, tmp_path: Path) -> Iterator[Callable[..., Shown]]:
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
         page.screenshot(path=str(shown.screenshot), full_page=full_page)
-        if os.environ.get("VPCLAB_SCREENSHOTS") == "docs":
+        if os.environ.get("VPCLAB_SCREENSHOTS") == "docs" and name in DOCS_NAMES:
             DOCS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shown.screenshot, DOCS / f"{name}.png")
         assert shown.requests == [], f"the report fetched {shown.requests}"
