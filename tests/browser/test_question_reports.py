@@ -212,17 +212,35 @@ def test_matrix_expands_a_class_to_its_enis(tmp_path: Path, show) -> None:
 # ---- audit --------------------------------------------------------------------------------------------------
 
 
-def test_audit_shows_every_finding_grouped_by_severity(tmp_path: Path, show) -> None:
-    """pybatfish-hybrid-cloud: all 17 findings appear, each inside its severity's section (high first) and its
-    resource's group, with its check's title, message, evidence, source and fix."""
-    data, html = run(tmp_path, "audit", snapshot("pybatfish-hybrid-cloud"), json_flag="--format")
+def rules_in(value: Any) -> list[dict[str, Any]]:
+    """Every rule object (owner, rule, source) anywhere in a finding's evidence."""
+    if isinstance(value, dict):
+        found = [value] if "owner" in value and "rule" in value else []
+        return found + [r for v in value.values() for r in rules_in(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in rules_in(v)]
+    return []
+
+
+@pytest.mark.parametrize("where, name", [("pybatfish-hybrid-cloud", "audit"), ("nacl-stateless", "audit-lab")])
+def test_audit_shows_every_finding_grouped_by_severity(tmp_path: Path, show, where: str, name: str) -> None:
+    """A real snapshot (17 findings of all four severities) and a built-in lab (a NACL that drops replies, rules
+    nested in lists): every finding appears inside its severity's section (highest first) and its resource's group,
+    with its check's title, message, evidence (every rule it cites), source and fix."""
+    target = snapshot(where) if name == "audit" else str(
+        Path(__file__).resolve().parents[2] / "src" / "vpclab" / "lab" / "builtin" / f"{where}.yaml")
+    data, html = run(tmp_path, "audit", target, json_flag="--format")
     findings = data["findings"]
-    assert len(findings) >= 10 and len({f["severity"] for f in findings}) == 4
-    page = show(html, "audit").page
+    assert len(findings) >= 5
+    if name == "audit":
+        assert len({f["severity"] for f in findings}) == 4
+    else:
+        assert "nacl-drops-replies" in {f["check"] for f in findings}
+    page = show(html, name).page
     articles = page.locator("article.finding")
     assert articles.count() == len(findings)
-    assert page.locator("section.severity").evaluate_all("ss => ss.map(s => s.dataset.severity)") == [
-        "high", "medium", "low", "info"]
+    present = [s for s in ("high", "medium", "low", "info") if any(f["severity"] == s for f in findings)]
+    assert page.locator("section.severity").evaluate_all("ss => ss.map(s => s.dataset.severity)") == present
     titles = {c["id"]: c["title"] for c in data["checks_run"]}
     for i, f in enumerate(findings, start=1):
         item = page.locator(f"#finding-{i}")
@@ -233,7 +251,9 @@ def test_audit_shows_every_finding_grouped_by_severity(tmp_path: Path, show) -> 
         text = item.text_content() or ""
         assert titles[f["check"]] in text and f["message"] in text and f["fix"]["text"] in text
         assert f["source"] in text and f["fix"]["cli"] in text
-        assert all(key in (item.locator("details.evidence").text_content() or "") for key in f["evidence"])
+        evidence = item.locator("details.evidence").text_content() or ""
+        assert all(key in evidence for key in f["evidence"])
+        assert all(r["rule"] in evidence and r.get("source", "") in evidence for r in rules_in(f["evidence"]))
     for sev, count in data["summary"].items():
         assert page.locator(f"#severity-{sev} article.finding").count() == count
         resources = page.locator(f"#severity-{sev} section.resource").evaluate_all(

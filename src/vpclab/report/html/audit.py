@@ -43,7 +43,7 @@ def node(value: Any) -> dict[str, Any]:
                            + (f" ({value['address']})" if value.get("address") else "") + f" {what}",
                 "blockers": [node(b) for b in value.get("blockers", [])]}
     if isinstance(value, dict):
-        return {"type": "map", "items": [(str(k), node(v)) for k, v in value.items()]}
+        return {"type": "map", "entries": [(str(k), node(v)) for k, v in value.items()]}
     if isinstance(value, list):
         if all(isinstance(v, list) and len(v) == 2 and v[0] == v[1] for v in value) and value:
             return {"type": "text", "value": ", ".join(str(v[0]) for v in value)}
@@ -51,7 +51,7 @@ def node(value: Any) -> dict[str, Any]:
             return {"type": "text", "value": ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in value)}
         if all(not isinstance(v, (dict, list)) for v in value):
             return {"type": "text", "value": ", ".join(str(v) for v in value) if value else "(none)"}
-        return {"type": "list", "items": [node(v) for v in value]}
+        return {"type": "list", "entries": [node(v) for v in value]}
     if isinstance(value, bool):
         return {"type": "text", "value": "yes" if value else "no"}
     return {"type": "text", "value": "–" if value is None else str(value)}
