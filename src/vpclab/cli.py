@@ -109,7 +109,11 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     if pcap is not None and backend is BackendName.sim:
         from vpclab.report.pcap import write_run
 
-        write_run(result, pcap)
+        try:
+            write_run(result, pcap)
+        except OSError as error:
+            typer.echo(f"--pcap {pcap}: cannot be written ({error.strerror or error})", err=True)
+            raise typer.Exit(2) from None
         typer.echo(f"wrote {pcap}", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
