@@ -193,6 +193,13 @@ def test_matrix_is_n_by_n_and_filters(tmp_path: Path, show) -> None:
     page.locator("#filter-reset").click()
     assert visible.count() == n * n and rows.count() == n
 
+    vpcs = sorted({c["vpc"] for c in data["classes"]})  # the VPC filter: the matrix JSON names each class's VPC
+    assert len(vpcs) >= 2 and all(vpcs)
+    in_vpc = [e for e in order if next(c for c in data["classes"] if c["class"] == klass[e])["vpc"] == vpcs[0]]
+    page.locator("#filter-from").fill(vpcs[0])
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.eni)")) == sorted(in_vpc)
+    page.locator("#filter-reset").click()
+
 
 def test_matrix_expands_a_class_to_its_enis(tmp_path: Path, show) -> None:
     """stateful-statelessness: b and c share a class (same subnet and group), so 3 ENIs in 2 classes give 3×3 cells;

@@ -36,6 +36,7 @@ class EniClass:
     groups: tuple[str, ...]
     public: bool
     members: tuple[str, ...]
+    vpc: str = ""  # the subnet's VPC (for reports: filter and label by VPC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,12 @@ def classes(network: Network, enis: list[str] | None = None) -> tuple[EniClass, 
     found: dict[Signature, list[Host]] = {}
     for host in hosts:
         found.setdefault(signature(host, cuts.get(host.subnet or "", [])), []).append(host)
+    def vpc(host: Host) -> str:
+        subnet = network.subnets.get(host.subnet or "")
+        return subnet.vpc if subnet is not None else ""
+
     return tuple(EniClass(i, members[0].subnet or "", tuple(sorted(set(members[0].security_groups))),
-                          members[0].public_ip is not None, tuple(h.name for h in members))
+                          members[0].public_ip is not None, tuple(h.name for h in members), vpc(members[0]))
                  for i, members in enumerate(found.values()))
 
 

@@ -21,7 +21,7 @@ def _what(m: Matrix) -> str:
 
 
 def to_dict(m: Matrix) -> dict[str, Any]:
-    """`{"proto", "port", "enis", "classes": [{"class", "subnet", "groups", "public", "enis"}], "pairs": [{"from",
+    """`{"proto", "port", "enis", "classes": [{"class", "vpc", "subnet", "groups", "public", "enis"}], "pairs": [{"from",
     "to", "reachable", "blockers": [{"code", "path", "component", "id", "direction"}]}], "reachable_eni_pairs", "questions"}`;
     pairs are of classes (expand with each class's ENIs)."""
     pairs = []
@@ -33,7 +33,7 @@ def to_dict(m: Matrix) -> dict[str, Any]:
                       "blockers": [{"code": c, "path": p, "component": k, "id": x, "direction": d}
                                    for c, p, k, x, d in cell.blockers]})
     return {"proto": protocol_name(m.proto), "port": m.port, "enis": m.eni_count,
-            "classes": [{"class": c.index, "subnet": c.subnet, "groups": list(c.groups), "public": c.public,
+            "classes": [{"class": c.index, "vpc": c.vpc, "subnet": c.subnet, "groups": list(c.groups), "public": c.public,
                          "enis": list(c.members)} for c in m.classes],
             "pairs": pairs, "reachable_eni_pairs": reachable, "questions": m.questions}
 
