@@ -2,8 +2,9 @@
 
 `show(html, name)` writes a report to the test's temporary folder, opens it from file:// with the network cut,
 and returns the page after checking that nothing was fetched and nothing was logged as a console error; it writes a
-screenshot beside it (and under docs/screenshots/ when VPCLAB_SCREENSHOTS=docs and NAME is one of DOCS_NAMES, so the README's pictures are made
-by this same code). In CI (CI=true) a missing browser is a failure, never a skip.
+screenshot beside it (and the top of the page under docs/screenshots/ when VPCLAB_SCREENSHOTS=docs and the name is
+one of DOCS_NAMES, so the README's pictures are made by this same code). In CI (CI=true) a missing browser is a
+failure, never a skip.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DOCS_NAMES = {"lab-run", "lab-diff", "reach", "matrix", "audit", "tighten", "replay"}
+DOCS_HEIGHT = 1400
 """The one screenshot of each report kind the README shows (other tests' screenshots stay in their tmp_path)."""
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -87,8 +89,10 @@ def show(browser: Any, tmp_path: Path) -> Iterator[Callable[..., Shown]]:
         page.wait_for_load_state("load")
         page.screenshot(path=str(shown.screenshot), full_page=full_page)
         if os.environ.get("VPCLAB_SCREENSHOTS") == "docs" and name in DOCS_NAMES:
-            DOCS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shown.screenshot, DOCS / f"{name}.png")
+            DOCS.mkdir(parents=True, exist_ok=True)  # the top of the page: what a README reader sees first
+            tall = page.evaluate("document.documentElement.scrollHeight")
+            page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True,
+                            clip={"x": 0, "y": 0, "width": width, "height": min(DOCS_HEIGHT, tall)})
         assert shown.requests == [], f"the report fetched {shown.requests}"
         assert shown.errors == [], f"console errors: {shown.errors}"
         return shown
