@@ -104,14 +104,7 @@ class DuckEngine:
         self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def materialize(self, name: str, sql: str) -> None:
-        """CREATE TABLE AS, with insertion order not preserved: the tables are aggregates whose order means nothing,
-        and an ordered sink leaves one of the threads idle (at 10 M records, ~1.3 cores busy of 2 instead of ~1.9).
-        Only here: a numbered view's `row_number() OVER ()` (a malformed line's number) relies on the order."""
-        self._run("SET preserve_insertion_order = false")
-        try:
-            self._run(f"CREATE OR REPLACE {'' if self._spill else 'TEMP '}TABLE {name} AS {sql}")
-        finally:
-            self._run("SET preserve_insertion_order = true")
+        self._run(f"CREATE OR REPLACE {'' if self._spill else 'TEMP '}TABLE {name} AS {sql}")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         try:
