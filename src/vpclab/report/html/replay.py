@@ -26,6 +26,12 @@ COUNTS = (("rows", "aggregated rows"), ("records", "flow-log records"), ("judged
           ("blocked_today", "rows refused today"), ("broken", "rows the proposal breaks"),
           ("fidelity", "fidelity findings"))
 
+NOT_JUDGED = {"not_judged_eni_not_in_snapshot": "rows not judged: ENI not in the snapshot",
+              "not_judged_eni_not_in_proposal": "rows not judged under the proposal: ENI not in it",
+              "not_judged_direction_unknown": "rows not judged: direction unknown",
+              "not_judged_no_address_or_protocol": "rows not judged: no address or protocol",
+              "not_judged_mixed_family": "rows not judged: IPv4 and IPv6 mixed"}
+
 
 def row_text(row: dict[str, Any]) -> str:
     """`eni-… tcp 10.0.1.11:22 → 192.0.2.10:ephemeral` (→ leaving the ENI, ← arriving)."""
@@ -86,12 +92,12 @@ def view(data: dict[str, Any]) -> dict[str, Any]:
                  for s in data["tracked_survivors"]]
     known = {k for k, _ in COUNTS}
     counts = [(k, label, c[k]) for k, label in COUNTS if k in c]
-    counts += [(k, k.replace("not_judged_", "not judged: ").replace("_", " "), v)
+    counts += [(k, NOT_JUDGED.get(k, k.replace("not_judged_", "rows not judged: ").replace("_", " ")), v)
                for k, v in sorted(c.items()) if k not in known]
     state, verdict = _verdict_line(data)
     return {"title": f"Replay: {data['snapshot']}", "kind": "replay",
-            "subtitle": f"{c.get('rows', 0):,} rows ({c.get('records', 0):,} records) of flow logs judged by the engine "
-                        f"at the ENI that logged them, today and under the proposal",
+            "subtitle": f"{c.get('rows', 0):,} rows ({c.get('records', 0):,} records) of flow logs judged by the "
+                        f"engine at the ENI that logged them, today and under the proposal",
             "snapshot": data["snapshot"], "proposal": data["proposal"], "ok": data["ok"], "verdict": verdict,
             "verdict_state": state, "first_seen": data["first_seen"], "last_seen": data["last_seen"],
             "broken": [_judged(j) for j in data["broken"]], "fidelity": fidelity,
