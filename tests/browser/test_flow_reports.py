@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the flow-log generator
 
 import flowsynth  # noqa: E402
+from shareddata import needs_shared, shared  # noqa: E402
 from vpclab.cli import app  # noqa: E402
 from vpclab.report.html import render  # noqa: E402
 from vpclab.report.html.filters import number, utc  # noqa: E402
@@ -277,6 +278,65 @@ def test_replay_without_breaks_and_with_untracked_survivors(tmp_path: Path, show
         assert rows.nth(i).get_attribute("data-tracked") == "false"
         assert "untracked: cut at once" in (rows.nth(i).locator("td.mark").text_content() or "")
         assert "cut at once" in (rows.nth(i).locator("td.until").text_content() or "")
+
+
+# ---- the shared real logs -----------------------------------------------------------------------------------
+
+PING_LAB = Path(__file__).resolve().parents[1] / "fixtures" / "tighten" / "doc-ping.yaml"
+"""The AWS page's ping example as a snapshot: the group admits ICMP in, the NACL admits ICMP in only."""
+
+
+@needs_shared
+def test_flow_reports_on_the_aws_ping_example(tmp_path: Path, show) -> None:
+    """The AWS records (aws-docs/doc-ping-sg-nacl.log): the group narrowed to the one peer, the NACL given the
+    request entry only (its egress has none, AWS's * rule still drawn) and the unopened reply counted; replaying
+    that proposal breaks nothing and no finding is invented."""
+    logs = shared("flowlogs", "aws-docs", "doc-ping-sg-nacl.log")
+    data, html, _ = run("tighten", str(PING_LAB), "--flows", str(logs), html=tmp_path / "t.html",
+                        json_flag=["--format", "json"])
+    (group,) = data["groups"]
+    page = show(html, "tighten-ping").page
+    section = page.locator(f"section.group[data-group='{group['group']}']")
+    added = section.locator("tr[data-change='add']")
+    assert added.count() == len(group["add"]) == 1
+    assert added.get_attribute("data-peer") == "203.0.113.12/32" and "+ add" in (added.text_content() or "")
+    assert section.locator("tr[data-change='remove']").count() == len(group["remove"])
+    (acl,) = data["nacls"]
+    nacl = page.locator(f"section.nacl[data-nacl='{acl['nacl']}']")
+    assert nacl.locator("table[data-direction='ingress'] tr.entry").count() == len(acl["ingress"]) == 1
+    assert nacl.locator("table[data-direction='egress'] tr.entry").count() == len(acl["egress"]) == 0
+    assert nacl.locator("table[data-direction='egress'] tr.default-deny").count() == 1
+    assert text(page, "table.not-used tr[data-key='nacl_replies_not_seen_accepted'] td") == "1"
+    proposal = tmp_path / "ping.json"
+    proposal.write_text(json.dumps(data))
+    data, html, status = run("replay", str(PING_LAB), "--flows", str(logs), "--proposal", str(proposal),
+                             html=tmp_path / "r.html", json_flag=["--json"])
+    assert status == 0 and data["broken"] == [] and data["fidelity"] == [] and data["counts"]["blocked_today"] == 1
+    page = show(html, "replay-ping").page
+    assert page.locator("p.verdict").get_attribute("data-ok") == "true"
+    assert page.locator("tr.broken, tr.finding, tr.survivor").count() == 0
+    assert text(page, "table.counts tr[data-key='blocked_today'] td") == "1"
+    assert "agree with the model" in text(page, "#fidelity")
+
+
+@needs_shared
+def test_flow_reports_name_the_enis_no_snapshot_holds(tmp_path: Path, show) -> None:
+    """cloudfwd's two ENIs are in no shared snapshot: tighten draws no group and says which ENIs were left out;
+    replay lists them with their records and judges nothing."""
+    logs, snapshot = shared("flowlogs", "cloudfwd"), shared("aws-snapshots", "test-public-subnet")
+    data, html, _ = run("tighten", str(snapshot), "--flows", str(logs), html=tmp_path / "t.html",
+                        json_flag=["--format", "json"])
+    assert data["groups"] == [] and data["summary"]["enis_not_in_snapshot"]
+    page = show(html, "tighten-unknown-enis").page
+    assert page.locator("section.group").count() == 0 and "No security group was tightened" in text(page, "#groups")
+    for eni, records in data["summary"]["enis_not_in_snapshot"].items():
+        assert f"{eni} ({number(records)} records)" in text(page, "#warnings")
+    data, html, _ = run("replay", str(snapshot), "--flows", str(logs), html=tmp_path / "r.html", json_flag=["--json"])
+    assert data["enis_not_in_snapshot"] == {"eni-63c18886": 346, "eni-b1578161": 14}
+    page = show(html, "replay-unknown-enis").page
+    for eni, records in data["enis_not_in_snapshot"].items():
+        assert text(page, f"table.missing tr[data-eni='{eni}'] td") == number(records)
+    assert "Nothing judged" in text(page, "p.verdict") and "nothing to compare" in text(page, "#fidelity")
 
 
 # ---- purity -------------------------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ def _judged(j: dict[str, Any]) -> dict[str, Any]:
 
 def _verdict_line(data: dict[str, Any]) -> tuple[str, str]:
     kind, path = data["proposal"]["kind"], data["proposal"]["path"]
+    if not data["counts"].get("judged", 0):
+        return "warn", "⚠ Nothing judged: no row of the logs is at an ENI the snapshot holds."
     if kind == "none":
         return "info", "No proposal: today's model judged against the logs."
     n = len(data["broken"])
@@ -96,11 +98,12 @@ def view(data: dict[str, Any]) -> dict[str, Any]:
                for k, v in sorted(c.items()) if k not in known]
     state, verdict = _verdict_line(data)
     return {"title": f"Replay: {data['snapshot']}", "kind": "replay",
-            "subtitle": f"{c.get('rows', 0):,} rows ({c.get('records', 0):,} records) of flow logs judged by the "
-                        f"engine at the ENI that logged them, today and under the proposal",
+            "subtitle": f"{c.get('rows', 0):,} rows ({c.get('records', 0):,} records) of flow logs; "
+                        f"{c.get('judged', 0):,} judged by the engine at the ENI that logged them, today"
+                        + ("" if data["proposal"]["kind"] == "none" else " and under the proposal"),
             "snapshot": data["snapshot"], "proposal": data["proposal"], "ok": data["ok"], "verdict": verdict,
             "verdict_state": state, "first_seen": data["first_seen"], "last_seen": data["last_seen"],
             "broken": [_judged(j) for j in data["broken"]], "fidelity": fidelity,
             "fidelity_count": len(data["fidelity"]), "survivors": survivors,
-            "tracked_count": sum(1 for s in survivors if s["tracked"]), "counts": counts, "raw_counts": c,
+            "tracked_count": sum(1 for s in survivors if s["tracked"]), "counts": counts, "judged": c.get("judged", 0),
             "missing_enis": sorted(data["enis_not_in_snapshot"].items())}

@@ -111,8 +111,9 @@ def view(data: dict[str, Any]) -> dict[str, Any]:
                                       "not used: " + ", ".join(f"{e} ({n:,} records)" for e, n in missing)))
     return {"title": f"Tighten: {data['snapshot']}", "kind": "tighten",
             "subtitle": f"{s['enis_tightened']} ENI{'s' if s['enis_tightened'] != 1 else ''} in {s['groups']} "
-                        f"security group{'s' if s['groups'] != 1 else ''} tightened from {s['needs']:,} needs "
-                        f"observed in {s['records']:,} flow-log records ({s['engine']})",
+                        f"security group{'s' if s['groups'] != 1 else ''} tightened from {s['needs']:,} "
+                        f"need{'s' if s['needs'] != 1 else ''} observed in {s['records']:,} flow-log records "
+                        f"({s['engine']})",
             "snapshot": data["snapshot"], "summary": s, "groups": groups, "nacls": nacls,
             "counts": [(k, label, s.get(k, 0)) for k, label in COUNTS],
             "not_used": [(k, label, s.get(k, 0)) for k, label in NOT_USED],
