@@ -53,8 +53,13 @@ def lab(tmp_path: Path, seed: int) -> flowsynth.Synth:
     return made
 
 
+def rel(path: Path) -> str:
+    """A path as the user would type it from the working folder (the report shows it as given)."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def tighten(tmp_path: Path, made: flowsynth.Synth, *options: str) -> tuple[dict[str, Any], str]:
-    data, html, _ = run("tighten", str(made.snapshot), "--flows", str(made.logs), *options,
+    data, html, _ = run("tighten", rel(made.snapshot), "--flows", rel(made.logs), *options,
                         html=tmp_path / "tighten.html", json_flag=["--format", "json"])
     return data, html
 
@@ -66,12 +71,14 @@ def text(page: Any, selector: str) -> str:
 # ---- tighten ------------------------------------------------------------------------------------------------
 
 
-def test_tighten_draws_every_groups_diff_with_its_evidence(tmp_path: Path, show) -> None:
+def test_tighten_draws_every_groups_diff_with_its_evidence(tmp_path: Path, show, monkeypatch) -> None:
     """Every group has its section whose remove / add / keep rows are the JSON's, each marked by word and class,
     carrying its flows, bytes and last-seen date and why; the summary's counts, options and time range; every NACL
     with both directions' entries; every warning."""
+    monkeypatch.chdir(tmp_path)  # the report names the snapshot as the user typed it
     made = lab(tmp_path, 5)
     data, html = tighten(tmp_path, made)
+    assert data["snapshot"] == "snapshot.yaml"
     s = data["summary"]
     assert s["keep"] >= 1 and s["add"] >= 1 and s["remove"] >= 1 and s["initiator_unknown_rows"] == 2
     assert set(s["enis_not_in_snapshot"]) == {STRANGER}
@@ -170,8 +177,8 @@ def replay(tmp_path: Path, made: flowsynth.Synth, proposal: dict[str, Any] | Non
     if proposal is not None:
         path = tmp_path / f"{name}-proposal.json"
         path.write_text(json.dumps(proposal))
-        extra = ["--proposal", str(path)]
-    return run("replay", str(made.snapshot), "--flows", str(made.logs), *extra, html=tmp_path / f"{name}.html",
+        extra = ["--proposal", rel(path)]
+    return run("replay", rel(made.snapshot), "--flows", rel(made.logs), *extra, html=tmp_path / f"{name}.html",
                json_flag=["--json"])
 
 
@@ -184,11 +191,12 @@ def keys(page: Any, selector: str) -> list[str]:
     return sorted(rows.nth(i).get_attribute("data-key") or "" for i in range(rows.count()))
 
 
-def test_replay_of_a_narrower_proposal_marks_every_broken_row(tmp_path: Path, show) -> None:
+def test_replay_of_a_narrower_proposal_marks_every_broken_row(tmp_path: Path, show, monkeypatch) -> None:
     """A proposal without sg-web's SSH rule and sg-app's NTP rule breaks exactly the SSH rows at the web ENIs and the
     NTP rows at the app ENIs (both directions): each is a row marked '✗ breaks' with its flows and the group that
     blocks it; the SSH sessions, tracked today (SSH from one /24), survive until their idle timeout; the snapshot
     without the 443 rule and with 3389 open gives fidelity findings of both kinds; the stranger ENI is listed."""
+    monkeypatch.chdir(tmp_path)
     made = lab(tmp_path, 16)
     made.snapshot.write_text(made.snapshot.read_text()
                              .replace("{proto: tcp, ports: 22, cidr: 0.0.0.0/0}",
@@ -247,6 +255,11 @@ def test_replay_of_a_narrower_proposal_marks_every_broken_row(tmp_path: Path, sh
         assert (row.locator("td.timeout").text_content() or "").strip() == f"{number(s['tcp_established_timeout'])} s"
         assert (row.locator("td.duration").text_content() or "").strip() == f"{number(s['duration_s'])} s"
         assert s["meaning"] in text(page, f"table.survivors tr.survivor-meaning[data-key='{key(s['row'])}']")
+        lane = page.locator(f"figure.survival g.lane[data-key='{key(s['row'])}']")
+        assert lane.count() == 1 and f"until {utc(s['survives_until'])}" in (lane.text_content() or "")
+        seen = float(lane.locator("rect.seen").get_attribute("width") or 0)
+        idle = float(lane.locator("rect.idle").get_attribute("width") or 0)
+        assert idle > 100 * seen > 0  # 432000 s idle against the session's ~25 minutes: drawn to scale
     assert data["enis_not_in_snapshot"] == {STRANGER: 1}
     assert (page.locator(f"table.missing tr[data-eni='{STRANGER}'] td").text_content() or "") == "1"
     for count_key, value in data["counts"].items():
@@ -272,6 +285,7 @@ def test_replay_without_breaks_and_with_untracked_survivors(tmp_path: Path, show
     assert status == 1 and data["tracked_survivors"]
     assert all(not s["tracked"] and s["survives_until"] is None for s in data["tracked_survivors"])
     page = show(html, "replay-untracked").page
+    assert page.locator("figure.survival").count() == 0  # nothing outlives the revocation
     rows = page.locator("table.survivors tr.survivor")
     assert rows.count() == len(data["tracked_survivors"])
     for i in range(rows.count()):

@@ -7,6 +7,7 @@ Pure: a function of `replay --json` (lists kept in the JSON's order, dicts itera
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from vpclab.report.replay import _MEANING
@@ -79,6 +80,39 @@ def _verdict_line(data: dict[str, Any]) -> tuple[str, str]:
     return "ok", f"✓ The proposal ({kind} {path}) blocks nothing the logs show ACCEPTed."
 
 
+def _epoch(iso: str) -> float:
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+LANE, LABEL, WIDTH, RIGHT = 34, 430, 1000, 190
+"""The survivors chart's geometry (SVG user units): lane height, label column, total width, 'until' column."""
+
+
+def timeline(survivors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The tracked survivors on one time axis: what the logs show (first → last seen), then how long each would
+    still pass idle after the revocation (→ last seen + timeout). None without a tracked survivor."""
+    tracked = [s for s in survivors if s["tracked"] and s["until"] and s["row"]["first_seen"] and s["row"]["last_seen"]]
+    if not tracked:
+        return None
+    start = min(_epoch(s["row"]["first_seen"]) for s in tracked)
+    end = max(_epoch(s["until"]) for s in tracked)
+    span = max(end - start, 1.0)
+
+    def x(iso: str) -> float:
+        return round(LABEL + (WIDTH - LABEL - RIGHT) * (_epoch(iso) - start) / span, 1)
+
+    lanes = []
+    for i, s in enumerate(tracked):
+        first, last, until = x(s["row"]["first_seen"]), x(s["row"]["last_seen"]), x(s["until"])
+        lanes.append({"y": 24 + i * LANE, "label": f"{s['row']['eni']} {s['row']['text']}", "key": s["row"]["key"],
+                      "seen_x": first, "seen_w": max(round(last - first, 1), 2.0), "idle_x": last,
+                      "idle_w": round(until - last, 1), "until": s["until"], "last_seen": s["row"]["last_seen"]})
+    return {"lanes": lanes, "height": 24 + len(lanes) * LANE + 4, "width": WIDTH, "label_w": LABEL,
+            "chart_end": WIDTH - RIGHT,
+            "start": min((s["row"]["first_seen"] for s in tracked), key=_epoch),
+            "end": max((s["until"] for s in tracked), key=_epoch)}
+
+
 def view(data: dict[str, Any]) -> dict[str, Any]:
     """The template's context for the replay JSON."""
     c = data["counts"]
@@ -105,5 +139,6 @@ def view(data: dict[str, Any]) -> dict[str, Any]:
             "verdict_state": state, "first_seen": data["first_seen"], "last_seen": data["last_seen"],
             "broken": [_judged(j) for j in data["broken"]], "fidelity": fidelity,
             "fidelity_count": len(data["fidelity"]), "survivors": survivors,
-            "tracked_count": sum(1 for s in survivors if s["tracked"]), "counts": counts, "judged": c.get("judged", 0),
+            "tracked_count": sum(1 for s in survivors if s["tracked"]), "timeline": timeline(survivors),
+            "counts": counts, "judged": c.get("judged", 0),
             "missing_enis": sorted(data["enis_not_in_snapshot"].items())}
