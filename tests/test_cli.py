@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from vpclab import __version__
@@ -166,3 +167,29 @@ steps:
 def test_demo_wraps_the_about_text_instead_of_breaking_it(tmp_path):
     result = CliRunner().invoke(app, ["demo"], env={"COLUMNS": "200"})
     assert '"Control subnet traffic with network ACLs"' in result.output  # one line in the output, two in the file
+
+
+def test_html_and_pcap_to_an_unwritable_path_are_exit_2_with_the_path_named(tmp_path) -> None:
+    """Bad input gets a clear error, never a traceback: a report file that cannot be written names the option and
+    the path, exit 2 (the run itself still happened)."""
+    missing = tmp_path / "no-such-folder" / "out"
+    for option, name in (("--html", "r.html"), ("--pcap", "r.pcapng")):
+        result = runner.invoke(app, ["lab", "run", "beating-security-groups", option, str(missing / name)])
+        assert result.exit_code == 2, result.output
+        assert f"{option} {missing / name}: cannot be written" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_html_is_written_from_the_json_the_command_prints(tmp_path) -> None:
+    """`--html` beside `--json`: the file is the report of the same data (its title names the lab, every step's
+    description appears), and the JSON on stdout is unchanged by the option."""
+    out = tmp_path / "lab.html"
+    plain = runner.invoke(app, ["lab", "run", "nacl-stateless", "--json", "--verbose"])
+    with_html = runner.invoke(app, ["lab", "run", "nacl-stateless", "--json", "--html", str(out)])
+    assert with_html.exit_code == plain.exit_code == 0
+    data = json.loads(plain.stdout)
+    assert json.loads(with_html.stdout) == data  # "wrote FILE" goes to stderr
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "nacl-stateless" in html
+    for step in data["steps"]:
+        assert str(escape(step["description"])) in html

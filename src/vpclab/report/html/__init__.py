@@ -26,9 +26,9 @@ KINDS: dict[str, str] = {
 
 
 def _environment():  # type: ignore[no-untyped-def]
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("vpclab.report.html", "templates"), autoescape=select_autoescape(),
+    env = Environment(loader=PackageLoader("vpclab.report.html", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     from vpclab.report.html import filters
 
