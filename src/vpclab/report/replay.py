@@ -15,7 +15,7 @@ from vpclab.analysis.replay import Judged, ReplayResult, Survivor, gate_facts
 SHOWN = 20
 """How many findings of each kind the text shows (JSON holds them all)."""
 
-_MEANING = {
+FIDELITY_MEANING = {
     "log-reject-model-allows": "the log says REJECT, the model allows it (a filter the snapshot lacks, a reply to a "
                                "closed connection (§5.3), or the snapshot is not the configuration of that time)",
     "log-accept-model-blocks": "the log says ACCEPT, the model refuses it (the snapshot is narrower than what ran, "
@@ -113,7 +113,7 @@ def render(result: ReplayResult) -> RenderableType:
     for kind, j in result.fidelity:
         by_kind.setdefault(kind, []).append(j)
     for kind, items in by_kind.items():
-        table = Table(title=f"fidelity: {len(items)} row(s) — {_MEANING[kind]}", title_justify="left",
+        table = Table(title=f"fidelity: {len(items)} row(s) — {FIDELITY_MEANING[kind]}", title_justify="left",
                       title_style="yellow")
         for column in ("row", "records", "model"):
             table.add_column(column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from vpclab.report.replay import _MEANING
+from vpclab.report.replay import FIDELITY_MEANING
 
 FIDELITY = {"log-reject-model-allows": "the log says REJECT, the model allows it",
             "log-accept-model-blocks": "the log says ACCEPT, the model refuses it"}
@@ -119,7 +119,7 @@ def view(data: dict[str, Any]) -> dict[str, Any]:
     fidelity = []
     for kind in sorted({f["kind"] for f in data["fidelity"]}):
         items = [_judged(f) for f in data["fidelity"] if f["kind"] == kind]
-        headline, meaning = FIDELITY.get(kind, kind), _MEANING.get(kind, "")
+        headline, meaning = FIDELITY.get(kind, kind), FIDELITY_MEANING.get(kind, "")
         causes = meaning[len(headline):].strip().removeprefix("(").removesuffix(")") \
             if meaning.startswith(headline) else meaning
         fidelity.append({"kind": kind, "headline": headline, "causes": causes, "rows": items})
