@@ -51,6 +51,10 @@ def test_diff_keeps_exact_rules_and_carries_the_evidence(tmp_path: Path) -> None
     assert [(r["direction"], r["proto"], r["ports"], r["peer"]) for r in db["keep"]] == [
         ("ingress", "tcp", "5432", "sg-app")]
     assert db["keep"][0]["flows"] == 2 and db["keep"][0]["bytes"] > 0 and db["keep"][0]["last_seen"].endswith("Z")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "{proto: tcp, ports: 5432, sg: sg-app}" in t)
+    assert db["keep"][0]["source"] == f"{made.snapshot}:{line}"  # a kept or removed rule says where it is written
+    assert all(r["source"].startswith(f"{made.snapshot}:") for g in groups.values() for r in g["remove"])
+    assert not any("source" in r for g in groups.values() for r in g["add"])  # new rules are written nowhere yet
     web = groups["sg-web"]
     removed = {(r["direction"], r["peer"], r["ports"]): r for r in web["remove"]}
     https = removed[("ingress", "0.0.0.0/0", "443")]

@@ -97,6 +97,9 @@ def test_tighten_draws_every_groups_diff_with_its_evidence(tmp_path: Path, show,
                 row = rows.nth(i)
                 assert word in (row.locator("td.change").text_content() or "")  # the word, not only the colour
                 assert f"change-{change}" in (row.get_attribute("class") or "")
+            sources = sorted(r["source"] for r in g[change] if "source" in r)  # today's rules: where written
+            assert sorted(t.strip() for t in rows.locator("td.rule .source").all_text_contents()) == sources
+            assert len(sources) == (0 if change == "add" else len(g[change]))
             drawn = sorted((rows.nth(i).get_attribute("data-direction"), rows.nth(i).get_attribute("data-proto"),
                             rows.nth(i).get_attribute("data-ports"), rows.nth(i).get_attribute("data-peer"),
                             int(rows.nth(i).get_attribute("data-flows") or -1),

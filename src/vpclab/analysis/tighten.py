@@ -412,10 +412,13 @@ def _group_plan(group: str, collector: _Collector, members: dict[str, tuple[str,
     sg = network.security_groups[group]
     add, keep, remove = [], [], []
     for direction in Direction:
-        today = set(sg.rules(direction))
+        today = {rule: rule for rule in sg.rules(direction)}  # equal rules; today's carries its origin
         proposed = {p.rule for p in plan[direction]}
         for p in plan[direction]:
-            (keep if p.rule in today else add).append(p)
+            if p.rule in today:
+                keep.append(Proposed(p.direction, today[p.rule], p.evidence, p.why))  # type: ignore[index]
+            else:
+                add.append(p)
         for rule in sg.rules(direction):
             if rule not in proposed:
                 ev = collector.today.get((group, direction, rule), Evidence())

@@ -46,6 +46,8 @@ def rule_dict(p: Proposed) -> dict[str, Any]:
         out["initiator_unknown"] = True
     if isinstance(rule, SgRule) and rule.description:
         out["description"] = rule.description
+    if rule.origin:  # a rule of today's (kept or removed): where it is written
+        out["source"] = str(rule.origin)
     return out
 
 

@@ -81,7 +81,8 @@ def _group(g: dict[str, Any]) -> dict[str, Any]:
                 if rule["direction"] == direction:
                     rows.append({"change": change, "word": word, "symbol": symbol, "state": state,
                                  "direction": direction, "text": sg_text(rule, direction), "proto": rule["proto"],
-                                 "ports": rule["ports"], "peer": rule["peer"], **_evidence(rule)})
+                                 "ports": rule["ports"], "peer": rule["peer"], "source": rule.get("source", ""),
+                                 **_evidence(rule)})
     most = max((r["bytes"] for r in rows), default=0)
     for r in rows:
         r["share"] = round(100 * r["bytes"] / most) if most else 0
