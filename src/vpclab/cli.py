@@ -6,6 +6,7 @@ Exit status: 0 every expectation met; 1 an expectation not met; 2 bad input or u
 from __future__ import annotations
 
 import json
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -102,6 +103,8 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     """Run a lab and compare every outcome with its expectation (exit 1 if one is not met)."""
     from vpclab.report import timeline
 
+    _writable("--html", html)
+    _writable("--pcap", pcap)
     loaded = _load(lab)
     result = _run(loaded, backend, verbose or html is not None, max_wait, pcap)
     if html is not None:
@@ -120,6 +123,17 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     else:
         out.print(timeline.render(result, verbose=verbose), soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _writable(option: str, path: Path | None) -> None:
+    """Refuse, before anything runs, an output file whose folder does not exist or cannot be written (exit 2)."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or path.is_dir():
+        what = "is a folder" if path.is_dir() else f"its folder {folder} does not exist or is not writable"
+        typer.echo(f"{option} {path}: cannot be written ({what})", err=True)
+        raise typer.Exit(2)
 
 
 def write_html(kind: str, data: dict, path: Path) -> None:  # type: ignore[type-arg]
@@ -176,6 +190,7 @@ def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path 
     """
     from vpclab.lab.diff import compare, unexplained
 
+    _writable("--html", html)
     loaded = _load(lab)
     sim = _run(loaded, BackendName.sim, html is not None, max_wait)
     kernel = _run(loaded, BackendName.kernel, html is not None, max_wait)

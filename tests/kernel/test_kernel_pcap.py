@@ -94,11 +94,13 @@ def test_the_capture_leaves_no_process_or_file(tmp_path, monkeypatch):
     assert path.stat().st_size > 0
 
 
-def test_an_unwritable_pcap_is_a_backend_error_after_the_lab_is_torn_down(tmp_path):
+def test_an_unwritable_pcap_is_refused_before_the_lab_runs(tmp_path):
+    """Bad input (exit 2) before any namespace is built: nothing half done."""
     path = tmp_path / "missing-folder" / "run.pcapng"
     result = CliRunner().invoke(app, ["lab", "run", "nacl-stateless", "--backend", "kernel", "--pcap", str(path)])
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert f"--pcap {path}: cannot be written" in result.output
+    assert "expectations met" not in result.output and "PASS" not in result.output  # the lab never ran
 
 
 def test_a_capture_that_cannot_start_fails_the_run_and_leaves_nothing(tmp_path, monkeypatch):
