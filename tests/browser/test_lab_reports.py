@@ -157,20 +157,11 @@ def test_an_unmet_expectation_is_marked_in_words(show, tmp_path: Path):
     assert page.locator('svg g.step[data-step="8"] .step-mark').text_content() == "✗"
 
 
-def _kernel_unavailable() -> str | None:
-    from vpclab.errors import BackendUnavailable
-    from vpclab.kernel.driver import preflight
-
-    try:
-        preflight()
-    except BackendUnavailable as error:
-        return str(error)
-    return None
-
-
 def test_lab_diff_report_puts_a_real_kernel_run_beside_the_simulator(show):
     """Needs the kernel backend (root, namespaces, nftables, conntrack), like tests/kernel/; in CI it must run."""
-    reason = _kernel_unavailable()
+    from vpclab.kernel.driver import unavailable_reason
+
+    reason = unavailable_reason()
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the lab-diff report test on the kernel: {reason}")

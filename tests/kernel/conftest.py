@@ -7,19 +7,9 @@ import sys
 
 import pytest
 
-from vpclab.kernel.driver import preflight
-from vpclab.errors import BackendUnavailable
+from vpclab.kernel.driver import unavailable_reason
 
-
-def _unavailable() -> str | None:
-    try:
-        preflight()
-    except BackendUnavailable as error:
-        return str(error)
-    return None
-
-
-REASON = _unavailable()
+REASON = unavailable_reason()
 
 
 @pytest.fixture(autouse=True)

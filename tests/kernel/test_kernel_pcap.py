@@ -77,15 +77,21 @@ def test_a_translated_packet_is_seen_as_each_end_saw_it(tmp_path):
     assert ("web", reply_src, reply_dst, SYN_ACK) in frames
 
 
-def test_the_capture_leaves_no_process_or_file(tmp_path, monkeypatch):
-    started = []
+@pytest.fixture
+def started(monkeypatch):
+    """The Capture objects the backend starts during the test (to look at their processes and folder after)."""
+    found = []
     original = capturing.Capture.start
 
     def start(self, namespaces):
-        started.append(self)
+        found.append(self)
         original(self, namespaces)
 
     monkeypatch.setattr(capturing.Capture, "start", start)
+    return found
+
+
+def test_the_capture_leaves_no_process_or_file(tmp_path, started):
     path = tmp_path / "run.pcapng"
     assert run_lab(load("nacl-stateless"), KernelBackend(capture=path)).ok
     [capture] = started
@@ -103,15 +109,7 @@ def test_an_unwritable_pcap_is_refused_before_the_lab_runs(tmp_path):
     assert "expectations met" not in result.output and "PASS" not in result.output  # the lab never ran
 
 
-def test_a_capture_that_cannot_start_fails_the_run_and_leaves_nothing(tmp_path, monkeypatch):
-    started = []
-    original = capturing.Capture.start
-
-    def start(self, namespaces):
-        started.append(self)
-        original(self, namespaces)
-
-    monkeypatch.setattr(capturing.Capture, "start", start)
+def test_a_capture_that_cannot_start_fails_the_run_and_leaves_nothing(tmp_path, monkeypatch, started):
     monkeypatch.setattr(capturing, "INTERFACE", "nosuch0")  # dumpcap refuses an interface that is not there
     path = tmp_path / "run.pcapng"
     with pytest.raises(KernelError, match="did not start capturing"):

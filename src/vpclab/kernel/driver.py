@@ -26,6 +26,15 @@ def preflight() -> None:
         raise BackendUnavailable("the kernel backend needs br_netfilter: modprobe br_netfilter")
 
 
+
+def unavailable_reason() -> str | None:
+    """Why this machine cannot run kernel labs (preflight's message), or None when it can."""
+    try:
+        preflight()
+    except BackendUnavailable as error:
+        return str(error)
+    return None
+
 def run(args: list[str], input: str | None = None, check: bool = True, timeout: float = 30) -> str:
     result = subprocess.run(args, input=input, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
