@@ -171,7 +171,7 @@ def test_demo_wraps_the_about_text_instead_of_breaking_it(tmp_path):
 
 def test_html_and_pcap_to_an_unwritable_path_are_exit_2_with_the_path_named(tmp_path) -> None:
     """Bad input gets a clear error, never a traceback: a report file that cannot be written names the option and
-    the path, exit 2 (the run itself still happened)."""
+    the path, exit 2, before the lab runs."""
     missing = tmp_path / "no-such-folder" / "out"
     for option, name in (("--html", "r.html"), ("--pcap", "r.pcapng")):
         result = runner.invoke(app, ["lab", "run", "beating-security-groups", option, str(missing / name)])
@@ -184,7 +184,7 @@ def test_html_is_written_from_the_json_the_command_prints(tmp_path) -> None:
     """`--html` beside `--json`: the file is the report of the same data (its title names the lab, every step's
     description appears), and the JSON on stdout is unchanged by the option."""
     out = tmp_path / "lab.html"
-    plain = runner.invoke(app, ["lab", "run", "nacl-stateless", "--json", "--verbose"])
+    plain = runner.invoke(app, ["lab", "run", "nacl-stateless", "--json"])
     with_html = runner.invoke(app, ["lab", "run", "nacl-stateless", "--json", "--html", str(out)])
     assert with_html.exit_code == plain.exit_code == 0
     data = json.loads(plain.stdout)

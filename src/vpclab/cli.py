@@ -103,12 +103,15 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     """Run a lab and compare every outcome with its expectation (exit 1 if one is not met)."""
     from vpclab.report import timeline
 
-    _writable("--html", html)
-    _writable("--pcap", pcap)
+    check_writable("--html", html)
+    check_writable("--pcap", pcap)
     loaded = _load(lab)
-    result = _run(loaded, backend, verbose or html is not None, max_wait, pcap)
+    result = _run(loaded, backend, verbose or html is not None, max_wait, pcap)  # the report draws conntrack
     if html is not None:
         write_html("lab-run", result.to_dict(), html)
+    if not verbose:  # --json prints what it prints without --html
+        for step in result.steps:
+            step.conntrack = None
     if pcap is not None and backend is BackendName.sim:
         from vpclab.report.pcap import write_run
 
@@ -125,7 +128,7 @@ def lab_run(lab: str = typer.Argument(..., help="A built-in lab name or a path t
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _writable(option: str, path: Path | None) -> None:
+def check_writable(option: str, path: Path | None) -> None:
     """Refuse, before anything runs, an output file whose folder does not exist or cannot be written (exit 2)."""
     if path is None:
         return
@@ -190,7 +193,7 @@ def lab_diff(lab: str = typer.Argument(..., help="A built-in lab name or a path 
     """
     from vpclab.lab.diff import compare, unexplained
 
-    _writable("--html", html)
+    check_writable("--html", html)
     loaded = _load(lab)
     sim = _run(loaded, BackendName.sim, html is not None, max_wait)
     kernel = _run(loaded, BackendName.kernel, html is not None, max_wait)

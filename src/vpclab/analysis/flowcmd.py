@@ -98,10 +98,11 @@ def tighten_command(
     """Least-privilege rules from what the flow logs show each ENI initiated (egress) and accepted (ingress): the
     diff against today's rules with the evidence, and the NACL entries both directions need."""
     from vpclab.analysis.tighten import TightenOptions, UserPrefixList, tighten
-    from vpclab.cli import write_html
+    from vpclab.cli import check_writable, write_html
     from vpclab.report import iac
     from vpclab.report import tighten as report
 
+    check_writable("--html", html)
     if unknown not in ("propose", "skip"):
         raise _fail([f"--unknown: {unknown!r} is not a choice; expected propose or skip"])
     try:
@@ -143,9 +144,10 @@ def replay_command(
     was accepted (exit 1), where the logs disagree with the model, which tracked connections outlive a revocation."""
     from vpclab.analysis.proposal import load_proposal
     from vpclab.analysis.replay import replay
-    from vpclab.cli import write_html
+    from vpclab.cli import check_writable, write_html
     from vpclab.report import replay as report
 
+    check_writable("--html", html)
     snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format)
     try:
         kind, proposed = "none", None

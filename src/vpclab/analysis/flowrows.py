@@ -37,8 +37,8 @@ initiated toward it; the row's own direction where the initiator is unknown) and
 
 PROFILE_NEEDS = f"""
 SELECT p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator,
-       SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END) AS out_connections,
-       SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END) AS in_connections,
+       GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
+                SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
        SUM(bytes) AS bytes, MAX(last_seen) AS last_seen, MIN(client_port_min) AS client_min,
        MAX(client_port_max) AS client_max, SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
 FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
@@ -46,10 +46,10 @@ GROUP BY p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator
 """
 """The one pass over `flow_rows` (materialised as `tighten_needs`): each need per ENI profile (`tighten_profiles` maps
 each snapshot ENI to its `gkey`, its set of groups, and its `nkey`, its subnet and ephemeral ports), with both
-directions' connection counts kept apart so the two summaries below can count each connection once."""
+connections counted once per profile: the larger of the two directions' counts (a request row and its reply row,
+seen by the same ENIs); the two summaries below add the profiles' counts."""
 
-_FLOWS = "GREATEST(SUM(out_connections), SUM(in_connections))"
-"""Connections counted once: the larger of the two directions' counts (a request row and its reply row)."""
+_FLOWS = "SUM(flows)"
 
 SG_NEEDS = f"""
 SELECT gkey, need, protocol, port, peer_addr, unknown_initiator, {_FLOWS} AS flows, SUM(bytes) AS bytes,

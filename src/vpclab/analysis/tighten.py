@@ -144,6 +144,15 @@ class TightenResult:
 
 # ---- the needs, attributed to groups --------------------------------------------------------------------------
 
+def _credit(peers: dict[str, Evidence], peer: str, flows: int, nbytes: int, last_seen: int | None,
+            unknown: bool) -> None:
+    """Add a need's traffic to its peer's evidence (one peer counted once)."""
+    found = peers.get(peer)
+    if found is None:
+        found = peers[peer] = Evidence(peers=1)
+    found.add(flows, nbytes, last_seen, unknown)
+
+
 def _request_row(host: Host, direction: str, protocol: int, port: str, peer: str) -> FlowRow:
     """A need's opening packet as a flow row (for the engine's gate decision on today's rules)."""
     v6 = generalise.parse(peer).version == 6
@@ -219,11 +228,7 @@ class _Collector:
             else:
                 self.refused_today += 1
         if owner is not None:
-            peers = self.needs[owner][direction][(protocol, port)]
-            found = peers.get(peer)
-            if found is None:
-                found = peers[peer] = Evidence(peers=1)
-            found.add(flows, nbytes, last_seen, unknown)
+            _credit(self.needs[owner][direction][(protocol, port)], peer, flows, nbytes, last_seen, unknown)
 
     def _server_range(self, protocol: int, port: str) -> PortRange:
         found = self._ranges.get((protocol, port))
@@ -264,11 +269,7 @@ class _Collector:
             if why == "reply" and not replies:  # the logs show no accepted answer: opening one is no tightening
                 self.replies_unseen += 1
                 continue
-            peers = wanted[direction][(protocol, ports, why)]
-            found = peers.get(peer)
-            if found is None:
-                found = peers[peer] = Evidence(peers=1)
-            found.add(flows, nbytes, last_seen, unknown)
+            _credit(wanted[direction][(protocol, ports, why)], peer, flows, nbytes, last_seen, unknown)
 
 
 # ---- a group's rules from its needs -------------------------------------------------------------------------

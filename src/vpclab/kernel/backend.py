@@ -21,7 +21,7 @@ from typing import Any
 from vpclab.engine import Engine
 from vpclab.engine.ports import EphemeralPorts
 from vpclab.errors import BackendUnavailable, KernelError
-from vpclab.kernel import capture as capturing, cleanup, driver, topology
+from vpclab.kernel import cleanup, driver, topology
 from vpclab.kernel.plan import Plan, new_prefix
 from vpclab.kernel.render import nat_ruleset, router6_ruleset, router_ruleset, sg_ruleset
 from vpclab.lab.backend import Observation
@@ -98,7 +98,7 @@ class KernelBackend:
 
     def __init__(self, capture: Path | None = None) -> None:
         self.capture_path = capture  # --pcap: capture in the lab's namespaces, written to this file on stop
-        self.capture: capturing.Capture | None = None
+        self.capture: Any = None  # a kernel.capture.Capture while one runs (imported only for --pcap: scapy)
         self.plan: Plan | None = None
         self.engine: Engine | None = None  # the compiled facts the renderers format; it judges no packet here
         self.agents: dict[str, Agent] = {}
@@ -115,6 +115,8 @@ class KernelBackend:
         """Build the network (only `hosts` and what they route through, when given: a lab on a snapshot)."""
         driver.preflight()
         if self.capture_path is not None:
+            from vpclab.kernel import capture as capturing
+
             capturing.preflight()
         plan = Plan.make(network, new_prefix(), hosts)
         refuse_unbuildable(network, plan)
@@ -133,7 +135,9 @@ class KernelBackend:
             self._apply_rules(first=True)
             topology.wait_until_forwarding(self.plan)
             if self.capture_path is not None:  # every host's and NAT gateway's eth0, named after it
-                capture = capturing.Capture(self.capture_path)
+                from vpclab.kernel.capture import Capture
+
+                capture = Capture(self.capture_path)
                 capture.start(self.plan.hosts | self.plan.nats)
                 self.capture = capture  # once started: stop() writes its file
         except BaseException:
@@ -150,16 +154,18 @@ class KernelBackend:
             return
         plan, self.plan = self.plan, None
         capture, self.capture = self.capture, None
-        if capture is not None:  # stopped first: the file ends with the last step, not the agents' teardown
-            capture.stop()
-        for agent in self.agents.values():
-            try:
-                agent.stop()
-            except Exception:
-                pass
-        self.agents.clear()
-        topology.destroy(plan)
-        cleanup.release(plan.prefix)
+        try:
+            if capture is not None:  # stopped first: the file ends with the last step, not the agents' teardown
+                capture.stop()
+        finally:  # whatever the capture did, the namespaces go
+            for agent in self.agents.values():
+                try:
+                    agent.stop()
+                except Exception:
+                    pass
+            self.agents.clear()
+            topology.destroy(plan)
+            cleanup.release(plan.prefix)
         for sig, handler in self._previous_handlers.items():
             signal.signal(sig, handler)
         self._previous_handlers.clear()
