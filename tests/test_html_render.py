@@ -1,7 +1,8 @@
 """HTML reports are escaped: text from a lab file or a snapshot can never become markup or script (issue 12).
 
 A snapshot's names and descriptions are written by others; a report that pasted them raw would run their script in
-the reader's browser. Every kind is rendered with hostile text planted in its data.
+the reader's browser. The environment escapes every template (one switch for all kinds); a lab report is rendered
+here with hostile text planted in its data to prove it.
 """
 
 from __future__ import annotations
