@@ -255,6 +255,43 @@ def test_known_eni_addresses_settle_direction(tmp_path: Path) -> None:
     known.close()
 
 
+def test_a_connection_counts_once_per_row_however_many_directed_rows_it_has(tmp_path: Path) -> None:
+    """Connection 40001 has two egress records that differ in a `-` (two directed rows on one side) and a reply;
+    connection 40002 one record each way: the egress row holds 3 records of 2 connections, the ingress row 2 of 2."""
+    lines = [V2.format(src="10.0.0.5", dst="52.95.128.179", sp=40001, dp=443, proto=6, start=100, end=160),
+             V2.format(src="10.0.0.5", dst="52.95.128.179", sp=40001, dp=443, proto=6, start=170, end=230)
+             .replace(" 1 100 170 ", " - 100 170 "),
+             V2.format(src="52.95.128.179", dst="10.0.0.5", sp=443, dp=40001, proto=6, start=100, end=160),
+             _v2("10.0.0.5", "52.95.128.179", 40002, 443), _v2("52.95.128.179", "10.0.0.5", 443, 40002)]
+    run = read_flows([_write(tmp_path / "m.log", lines)])
+    assert run.summary.dashes == {"packets": 1}
+    by_direction = {r["direction"]: r for r in run.rows()}
+    assert set(by_direction) == {"egress", "ingress"}
+    egress, ingress = by_direction["egress"], by_direction["ingress"]
+    assert (egress["local_port"], egress["peer_port"], egress["initiator"]) == ("ephemeral", "443", "local")
+    assert (egress["records"], egress["connections"], egress["packets"]) == (3, 2, 2)
+    assert (ingress["records"], ingress["connections"]) == (2, 2)
+    assert (egress["client_port_min"], egress["client_port_max"]) == (40001, 40002)
+    assert (egress["first_seen"], egress["last_seen"]) == (100, 230)
+    run.close()
+
+
+def test_both_directions_of_one_connection_in_one_row_count_it_once(tmp_path: Path) -> None:
+    """A record whose interface addresses are both the ENI's (srcaddr = dstaddr, the peer only in pkt-srcaddr) lands
+    in the same row as the connection's other direction: one row, two records, one connection."""
+    header = "version interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr srcport dstport protocol packets start end " \
+             "action log-status"
+    lines = ["3 eni-e 10.0.0.5 10.0.0.9 - - 40001 443 6 1 100 160 ACCEPT OK",
+             "3 eni-e 10.0.0.5 10.0.0.5 10.0.0.9 10.0.0.5 443 40001 6 1 110 160 ACCEPT OK"]
+    run = read_flows([_write(tmp_path / "s.log", lines, header)])
+    (row,) = run.rows()
+    assert (row["direction"], row["direction_evidence"], row["local_addr"], row["peer_addr"]) == \
+        ("egress", "inferred-address", "10.0.0.5", "10.0.0.9")
+    assert (row["local_port"], row["peer_port"], row["initiator"]) == ("ephemeral", "443", "local")
+    assert (row["records"], row["connections"], row["packets"]) == (2, 1, 2)
+    run.close()
+
+
 # --- formats -------------------------------------------------------------------------------------------------------
 
 def test_every_field_of_versions_2_to_8_reads_typed(tmp_path: Path) -> None:

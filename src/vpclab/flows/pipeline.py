@@ -75,6 +75,7 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
         runner.materialize("inferred", sql.initiators(options))
         runner.materialize("local_addresses", sql.local_addresses())
         runner.view("known_addresses", sql.known_addresses(known_addresses or []))
+        runner.view("per_record_row", sql.PER_RECORD_ROW)
         runner.materialize("flow_rows", sql.ROWS)
         answers = sql.split_summary(runner.rows(sql.SUMMARY))
         examples = [replace(p, file=sources.shown.get(p.file, p.file))

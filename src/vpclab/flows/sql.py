@@ -179,11 +179,13 @@ SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port,
        MIN(CASE WHEN fwd THEN first_start END) AS lo_first, MIN(CASE WHEN fwd THEN NULL ELSE first_start END) AS hi_first,
        MAX(CASE WHEN fwd THEN 1 ELSE 0 END) AS lo_seen, MAX(CASE WHEN fwd THEN 0 ELSE 1 END) AS hi_seen,
        MAX(CASE WHEN fwd AND nat_out THEN 1 ELSE 0 END) AS lo_nat,
-       MAX(CASE WHEN NOT fwd AND nat_out THEN 1 ELSE 0 END) AS hi_nat
+       MAX(CASE WHEN NOT fwd AND nat_out THEN 1 ELSE 0 END) AS hi_nat,
+       COUNT(*) AS directed_rows, MAX(CASE WHEN srcaddr = dstaddr THEN 1 ELSE 0 END) AS same_addr
 FROM endpoints
 GROUP BY eni, proto, lo_addr, lo_port, hi_addr, hi_port
 """
-"""Stage 2: the two directions of each connection on one ENI side by side."""
+"""Stage 2: the two directions of each connection on one ENI side by side (and how many directed rows it has, for
+`ROWS`)."""
 
 
 def _port_class(col: str, options: InferenceOptions) -> str:
@@ -238,69 +240,80 @@ HAVING COUNT(*) = 1 OR SUM(CASE WHEN {private} THEN 1 ELSE 0 END) = 1
 """
 
 
-ROWS = """
-SELECT eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action, initiator,
-       initiator_evidence, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
-       COUNT(*) AS connections, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
+_ROW_KEY = ("eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action, "
+            "initiator, initiator_evidence")
+
+PER_RECORD_ROW = """
+SELECT e.eni, e.direction, e.direction_evidence, e.protocol, e.local_addr, e.peer_addr, e.action, e.initiator,
+       e.initiator_evidence, e.lo_addr, e.lo_port, e.hi_addr, e.hi_port, e.packets, e.bytes, e.records,
+       e.first_start, e.last_end, e.single,
+       CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
+            WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
+       CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
+            WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END AS peer_port,
+       CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN local_port
+            WHEN initiator = 'peer' AND proto IN (6, 17) THEN peer_port END AS client_port
+FROM (
+  SELECT s.*,
+         CASE WHEN init_side IS NULL THEN 'unknown'
+              WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
+         init_evidence AS initiator_evidence,
+         CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
+         CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
+         CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
+         CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
+         CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
+  FROM (
+    SELECT p.*, i.init_side, i.init_evidence,
+           (i.directed_rows = 1 OR (i.directed_rows = 2 AND i.lo_seen = 1 AND i.hi_seen = 1 AND i.same_addr = 0))
+             AS single,
+           CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
+                WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
+                WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
+                ELSE 'unknown' END AS direction,
+           CASE WHEN p.flow_direction IS NOT NULL THEN 'flow-direction'
+                WHEN ks.addr IS NOT NULL OR kd.addr IS NOT NULL THEN 'eni-address'
+                WHEN l.addr = p.srcaddr OR l.addr = p.dstaddr THEN 'inferred-address'
+                ELSE 'unknown' END AS direction_evidence,
+           CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
+                WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
+                WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
+    FROM endpoints p
+    JOIN inferred i
+      ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
+     AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
+    LEFT JOIN local_addresses l ON l.eni = p.eni
+    LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
+    LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
+  ) s
+) e
+"""
+"""Each record row of `endpoints` with its row key (local/peer sides, initiator, ports or 'ephemeral') and
+`single`: its row key is shared by no other directed row of its connection (see ROWS)."""
+
+ROWS = f"""
+SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
+       CAST(SUM(connections) AS BIGINT) AS connections, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
        MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max
 FROM (
-  SELECT eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
-         initiator, initiator_evidence, lo_addr, lo_port, hi_addr, hi_port,
-         SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
+  SELECT {_ROW_KEY}, packets, bytes, records, 1 AS connections, first_start AS first_seen, last_end AS last_seen,
+         client_port
+  FROM per_record_row WHERE single
+  UNION ALL
+  SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records, 1 AS connections,
          MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port
-  FROM (
-    SELECT e.eni, e.direction, e.direction_evidence, e.protocol, e.local_addr, e.peer_addr, e.action, e.initiator,
-           e.initiator_evidence, e.lo_addr, e.lo_port, e.hi_addr, e.hi_port, e.packets, e.bytes, e.records,
-           e.first_start, e.last_end,
-           CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
-                WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
-           CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
-                WHEN peer_port < 0 THEN '-' ELSE CAST(peer_port AS STRING) END AS peer_port,
-           CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN local_port
-                WHEN initiator = 'peer' AND proto IN (6, 17) THEN peer_port END AS client_port
-    FROM (
-      SELECT s.*,
-             CASE WHEN init_side IS NULL THEN 'unknown'
-                  WHEN (init_side = 'lo') = (fwd = local_is_src) THEN 'local' ELSE 'peer' END AS initiator,
-             init_evidence AS initiator_evidence,
-             CASE WHEN local_is_src THEN srcaddr ELSE dstaddr END AS local_addr,
-             CASE WHEN local_is_src THEN srcport ELSE dstport END AS local_port,
-             CASE WHEN local_is_src THEN da ELSE sa END AS peer_addr,
-             CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
-             CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
-      FROM (
-        SELECT p.*, i.init_side, i.init_evidence,
-               CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
-                    WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
-                    WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
-                    ELSE 'unknown' END AS direction,
-               CASE WHEN p.flow_direction IS NOT NULL THEN 'flow-direction'
-                    WHEN ks.addr IS NOT NULL OR kd.addr IS NOT NULL THEN 'eni-address'
-                    WHEN l.addr = p.srcaddr OR l.addr = p.dstaddr THEN 'inferred-address'
-                    ELSE 'unknown' END AS direction_evidence,
-               CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
-                    WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
-                    WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
-        FROM endpoints p
-        JOIN inferred i
-          ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
-         AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
-        LEFT JOIN local_addresses l ON l.eni = p.eni
-        LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
-        LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
-      ) s
-    ) e
-  ) x
-  GROUP BY eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
-           initiator, initiator_evidence, lo_addr, lo_port, hi_addr, hi_port
+  FROM per_record_row WHERE NOT single
+  GROUP BY {_ROW_KEY}, lo_addr, lo_port, hi_addr, hi_port
 ) c
-GROUP BY eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action,
-         initiator, initiator_evidence
+GROUP BY {_ROW_KEY}
 """
 """Stage 4, the aggregate: one row per (ENI, direction, protocol, local address and port, peer address, peer port
-or 'ephemeral', action, initiator), with packets, bytes, records, connections (an inner GROUP BY per connection:
-cheaper than COUNT DISTINCT), first/last seen and the client port range (so a NACL's stateless return rule can be
-judged on the row)."""
+or 'ephemeral', action, initiator), with packets, bytes, records, connections, first/last seen and the client port
+range (so a NACL's stateless return rule can be judged on the row). A connection counts once per row: its directed
+rows are deduplicated per row key by an inner GROUP BY, except where it has one directed row, or one on each side
+and srcaddr <> dstaddr in both (nearly all): two such rows never share a row key (same local_is_src: opposite
+initiators, or with none, opposite peers; different local_is_src: egress/unknown vs ingress), so each row is its
+own connection."""
 
 ROW_COLUMNS = ("eni", "direction", "direction_evidence", "protocol", "local_addr", "local_port", "peer_addr",
                "peer_port", "action", "initiator", "initiator_evidence", "packets", "bytes", "records",
