@@ -13,6 +13,9 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
+from vpclab.lab.schema import CONFIG_ACTIONS
+from vpclab.report.html.filters import seconds
+
 LEFT = 124.0  # the lane labels' column
 RIGHT = 60.0
 SLOT = 22.0  # one packet's column
@@ -25,9 +28,8 @@ LANE = 38.0  # a lane's own height above its conntrack bars
 BAR_ROW = 14.0
 TICK_BAND = 58.0  # the rotated virtual times at the bottom
 CHAR = 6.1  # the width of one character of a bar's 10 px label, roughly
-CHANGES = frozenset({"authorize", "revoke", "nacl_entry", "delete_nacl_entry", "associate_nacl",
-                     "set_security_groups", "set_conntrack", "modify_prefix_list"})
-"""Steps that change the network (drawn as a dashed line across the lanes), not traffic."""
+CHANGES = CONFIG_ACTIONS
+"""Steps that change the network (drawn as a dashed line across the lanes), not traffic: the lab schema's own set."""
 
 
 def view(data: dict[str, Any]) -> dict[str, Any]:
@@ -219,11 +221,11 @@ class Timeline:
             x0 = self.segments[life.first]["x1"] - 4 if x0 is None else x0  # else: first seen after that step
             if life.last == final:
                 end, how, x1 = expires, "open", self.right
-                words = f"still tracked when the lab ended (would expire at {_s(expires)})"
+                words = f"still tracked when the lab ended (would expire at {seconds(expires)})"
             elif expires <= self.ends[life.last + 1] + 1e-6:
                 end, how = expires, "expired"
                 x1 = self.x_at(expires, life.last) or self.right
-                words = f"expired at {_s(expires)}"
+                words = f"expired at {seconds(expires)}"
             else:
                 end, how = self.ends[life.last + 1], "removed"
                 x1 = self.segments[life.last + 1]["x1"]
@@ -236,7 +238,7 @@ class Timeline:
                          "source": e.get("source", ""), "first_step": self.steps[life.first]["index"],
                          "last_step": self.steps[life.last]["index"], "x0": _r(x0), "x1": _r(x1),
                          "width": _r(x1 - x0), "ticks": ticks, "row": 0, "y": 0.0,
-                         "created_text": _s(created) if "created" in e
+                         "created_text": seconds(created) if "created" in e
                          else f"first seen after step {self.steps[life.first]['index']}",
                          "label": "", "refreshes": len(life.refreshed)})
         for bar in bars:
@@ -325,10 +327,10 @@ class Timeline:
     def as_dict(self) -> dict[str, Any]:
         ticks, last = [], None
         for arrow in self.arrows:
-            ticks.append({"x": arrow["x"], "text": _s(arrow["time"]), "id": arrow["id"]})
+            ticks.append({"x": arrow["x"], "text": seconds(arrow["time"]), "id": arrow["id"]})
         for seg in self.segments:
             if seg["kind"] == "wait":
-                ticks.append({"x": seg["x1"], "text": _s(seg["end"]), "id": ""})
+                ticks.append({"x": seg["x1"], "text": seconds(seg["end"]), "id": ""})
         ticks.sort(key=lambda t: (t["x"], t["text"]))
         kept = []
         for tick in ticks:  # two labels closer than a slot would overprint: keep the first
@@ -348,7 +350,7 @@ def _segment_label(kind: str, step: dict[str, Any]) -> str:
     """The rotated label over a step's segment: what a wait lasts, what a change does, what a step without
     recorded packets (a listener, or any step on the kernel backend) observed."""
     if kind == "wait":
-        return f"⋯ wait {_s(float(step['wait']))} ⋯"
+        return f"⋯ wait {seconds(float(step['wait']))} ⋯"
     if kind == "change":
         return f"⚙ {step['description']}"
     if kind == "mark":
@@ -368,6 +370,3 @@ def _where(deny: dict[str, Any] | None) -> str:
     parts = [deny.get("component", ""), deny.get("id", ""), deny.get("host", ""), deny.get("direction", "")]
     return " ".join(p for p in parts if p)
 
-
-def _s(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".") + " s"
