@@ -505,3 +505,51 @@ def test_status_gates_the_value_checks_and_integers_must_be_canonical(tmp_path: 
     assert s.malformed_by_field == {"log-status": 1, "too-few-fields": 1, "srcport": 2, "dstport": 1, "protocol": 1}
     assert [p.line for p in s.examples] == [5, 6, 7, 8, 9]
     run.close()
+
+
+# --- the one-scan path against the exact path ----------------------------------------------------------------------
+
+def _every_connection_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`conn` with no connection `fast`: every record goes the exact path (`directed_mixed`), grouped by all its
+    attributes and joined back to its connection, as the query did before it paired directions in its one scan."""
+    from vpclab.flows import sql
+
+    exact = sql.CONN.replace(f"< {sql._PLAIN_META})", "< 0)")
+    assert exact != sql.CONN
+    monkeypatch.setattr(sql, "CONN", exact)
+
+
+def _everything(paths: list[Path], **kwargs) -> tuple[object, object]:  # type: ignore[no-untyped-def]
+    """The rows and the summary, or the problems when nothing is usable."""
+    try:
+        run = read_flows(paths, **kwargs)
+    except FlowInputError as error:
+        return "unusable", [str(p) for p in error.problems]
+    try:
+        return run.rows(), run.summary.to_dict()
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize("options", [InferenceOptions(), InferenceOptions(first_seen=False)], ids=["default", "no-first"])
+def test_one_scan_connections_equal_the_exact_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   options: InferenceOptions) -> None:
+    """Pairing the two directions inside the one scan (sql.CONN) changes no row and no count: on every shared file
+    and folder, on generated logs, and on connections that need the exact path (two directed rows on one side, both
+    ends one address, NAT addresses, ACCEPT and REJECT on one side)."""
+    import flowsynth
+
+    synth = flowsynth.write(tmp_path / "synth", seed=5, files=2)
+    mixed = [V2.format(src="10.0.0.5", dst="52.95.128.179", sp=40001, dp=443, proto=6, start=100, end=160),
+             V2.format(src="10.0.0.5", dst="52.95.128.179", sp=40001, dp=443, proto=6, start=170, end=230)
+             .replace("ACCEPT", "REJECT"),
+             V2.format(src="52.95.128.179", dst="10.0.0.5", sp=443, dp=40001, proto=6, start=100, end=160),
+             _v2("10.0.0.5", "52.95.128.179", 40002, 443), _v2("52.95.128.179", "10.0.0.5", 443, 40002),
+             _v2("10.0.0.7", "10.0.0.7", 5000, 5001), _v2("10.0.0.7", "10.0.0.7", 5001, 5000)]
+    logs = shared("flowlogs")
+    cases = [[p] for p in sorted(logs.glob("*/*")) if p.suffix != ".md"] + [[logs],
+             [synth.logs], [_write(tmp_path / "mixed.log", mixed)]]
+    fast = {str(c[0]): _everything(c, options=options) for c in cases}
+    _every_connection_exact(monkeypatch)
+    for case in cases:
+        assert _everything(case, options=options) == fast[str(case[0])], case[0]

@@ -1,4 +1,4 @@
-"""Read flow logs with an engine: discover, register sources, one scan into `directed`, infer, aggregate, summarise.
+"""Read flow logs with an engine: discover, register sources, one scan into `conn`, infer, aggregate, summarise.
 
 Python handles files and a few dozen result rows; every record stays inside the engine.
 """
@@ -38,7 +38,7 @@ class _Registered:
 
 @dataclass
 class FlowRun:
-    """An open reading of flow logs: the engine holds `directed`, `inferred` and `flow_rows`; close when done."""
+    """An open reading of flow logs: the engine holds `conn`, `directed_totals` and `flow_rows`; close when done."""
 
     engine: Engine
     summary: FlowSummary
@@ -70,9 +70,15 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
         registered = _scan(runner, registered, sources)
         if not registered:
             raise FlowInputError(sources.problems)
+        _mixed(runner)
+        runner.view("directed", sql.DIRECTED)
+        runner.materialize("directed_totals", sql.DIRECTED_TOTALS)
         runner.view("endpoints", sql.ENDPOINTS)
-        runner.view("connections", sql.CONNECTIONS)
-        runner.materialize("inferred", sql.initiators(options))
+        runner.view("connections_mixed", sql.CONNECTIONS)
+        runner.materialize("inferred_mixed", sql.initiators(options, "connections_mixed"))
+        runner.view("connections_fast", sql.CONNECTIONS_FAST)
+        runner.view("inferred_fast", sql.initiators(options, "connections_fast"))
+        runner.view("sided", sql.SIDED)
         runner.materialize("local_addresses", sql.local_addresses())
         runner.view("known_addresses", sql.known_addresses(known_addresses or []))
         runner.view("per_record_row", sql.PER_RECORD_ROW)
@@ -140,7 +146,7 @@ def _define(engine: Engine, item: _Registered, view: str, files: list[str], numb
 
 
 def _scan(engine: Engine, registered: list[_Registered], sources: Sources) -> list[_Registered]:
-    """The one full scan (`directed`); a file the engine cannot read is found, reported and left out, then rescan."""
+    """The one full scan (`conn`); a file the engine cannot read is found, reported and left out, then rescan."""
     for _attempt in range(3):
         if not registered:
             return []
@@ -148,11 +154,21 @@ def _scan(engine: Engine, registered: list[_Registered], sources: Sources) -> li
             for item in registered:
                 _define(engine, item, item.source.view, item.files, False)
             engine.view("records", sql.records([r.source for r in registered]))
-            engine.materialize("directed", sql.DIRECTED)
+            engine.view("conn_input", sql.CONN_INPUT)
+            engine.materialize("conn", sql.CONN)
             return registered
         except EngineError:
             registered = _drop_unreadable(engine, registered, sources)
     raise FlowInputError(sources.problems)
+
+
+def _mixed(engine: Engine) -> None:
+    """`directed_mixed`: the exact path for the connections `conn` cannot unfold (read again only when some are)."""
+    engine.materialize("mixed", sql.MIXED)
+    if engine.rows("SELECT COUNT(*) FROM mixed")[0][0]:
+        engine.materialize("directed_mixed", sql.DIRECTED_MIXED)
+    else:
+        engine.view("directed_mixed", sql.NO_DIRECTED)
 
 
 def _drop_unreadable(engine: Engine, registered: list[_Registered], sources: Sources) -> list[_Registered]:

@@ -51,6 +51,9 @@ class SparkEngine:
         except Exception as error:  # noqa: BLE001 - no Java, a cluster that does not answer, …
             raise EngineError(f"cannot start Spark: {_first_line(str(error))}") from None
         self._cached: list[Any] = []
+        # The exact path joins records to their connection on computed endpoints; inferring constraints from those
+        # expressions (a plan-time optimisation that gains nothing here) took minutes and the heap (Spark 4.3).
+        self.spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
 
     def _functions(self) -> Any:
         from pyspark.sql import functions

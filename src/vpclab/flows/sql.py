@@ -106,46 +106,179 @@ def records(sources: list[SourceView]) -> str:
     return "\nUNION ALL\n".join(normalise(s) for s in sources)
 
 
-DIRECTED = """
-SELECT kind, file, bad_field, version, log_status, action, eni, flow_direction, proto,
-       srcaddr, srcport, dstaddr, dstport, pkt_srcaddr, pkt_dstaddr, dash_mask,
-       COUNT(*) AS records, SUM(f_packets) AS packets, SUM(f_bytes) AS bytes,
-       MIN(f_start) AS first_start, MAX(f_end) AS last_end, bit_or(f_tcp_flags) AS flags
-FROM (
-  SELECT CASE WHEN bad_field IS NOT NULL THEN 'malformed'
-              WHEN f_log_status = 'NODATA' THEN 'nodata'
-              WHEN f_log_status = 'SKIPDATA' THEN 'skipdata'
-              WHEN COALESCE(f_pkt_srcaddr, f_srcaddr) IS NULL OR COALESCE(f_pkt_dstaddr, f_dstaddr) IS NULL
-                THEN 'no-address'
-              ELSE 'record' END AS kind,
-         CASE WHEN bad_field IS NOT NULL THEN src_file END AS file,
-         bad_field,
-         CASE WHEN bad_field IS NULL THEN COALESCE(f_version, fmt_version) END AS version,
-         CASE WHEN bad_field IS NULL THEN f_log_status END AS log_status,
-         CASE WHEN bad_field IS NULL THEN f_action END AS action,
-         CASE WHEN bad_field IS NULL THEN COALESCE(f_interface_id, '-') END AS eni,
-         CASE WHEN bad_field IS NULL THEN f_flow_direction END AS flow_direction,
-         CASE WHEN bad_field IS NULL THEN COALESCE(f_protocol, -1) END AS proto,
-         CASE WHEN bad_field IS NULL THEN f_srcaddr END AS srcaddr,
-         CASE WHEN bad_field IS NULL THEN COALESCE(f_srcport, -1) END AS srcport,
-         CASE WHEN bad_field IS NULL THEN f_dstaddr END AS dstaddr,
-         CASE WHEN bad_field IS NULL THEN COALESCE(f_dstport, -1) END AS dstport,
-         CASE WHEN bad_field IS NULL AND (f_srcaddr IS NULL OR f_pkt_srcaddr <> f_srcaddr)
-              THEN f_pkt_srcaddr END AS pkt_srcaddr,  -- kept only where it differs: fewer distinct keys to hash
-         CASE WHEN bad_field IS NULL AND (f_dstaddr IS NULL OR f_pkt_dstaddr <> f_dstaddr)
-              THEN f_pkt_dstaddr END AS pkt_dstaddr,
-         CASE WHEN bad_field IS NULL THEN dash_mask ELSE 0 END AS dash_mask,
-         CASE WHEN bad_field IS NULL THEN f_packets END AS f_packets,
-         CASE WHEN bad_field IS NULL THEN f_bytes END AS f_bytes,
-         CASE WHEN bad_field IS NULL THEN f_start END AS f_start,
-         CASE WHEN bad_field IS NULL THEN f_end END AS f_end,
-         CASE WHEN bad_field IS NULL THEN f_tcp_flags END AS f_tcp_flags
-  FROM records
-) r
-GROUP BY kind, file, bad_field, version, log_status, action, eni, flow_direction, proto,
-         srcaddr, srcport, dstaddr, dstport, pkt_srcaddr, pkt_dstaddr, dash_mask
+_PER_RECORD = """
+SELECT CASE WHEN bad_field IS NOT NULL THEN 'malformed'
+            WHEN f_log_status = 'NODATA' THEN 'nodata'
+            WHEN f_log_status = 'SKIPDATA' THEN 'skipdata'
+            WHEN COALESCE(f_pkt_srcaddr, f_srcaddr) IS NULL OR COALESCE(f_pkt_dstaddr, f_dstaddr) IS NULL
+              THEN 'no-address'
+            ELSE 'record' END AS kind,
+       CASE WHEN bad_field IS NOT NULL THEN src_file END AS file,
+       bad_field,
+       CASE WHEN bad_field IS NULL THEN COALESCE(f_version, fmt_version) END AS version,
+       CASE WHEN bad_field IS NULL THEN f_log_status END AS log_status,
+       CASE WHEN bad_field IS NULL THEN f_action END AS action,
+       CASE WHEN bad_field IS NULL THEN COALESCE(f_interface_id, '-') END AS eni,
+       CASE WHEN bad_field IS NULL THEN f_flow_direction END AS flow_direction,
+       CASE WHEN bad_field IS NULL THEN COALESCE(f_protocol, -1) END AS proto,
+       CASE WHEN bad_field IS NULL THEN f_srcaddr END AS srcaddr,
+       CASE WHEN bad_field IS NULL THEN COALESCE(f_srcport, -1) END AS srcport,
+       CASE WHEN bad_field IS NULL THEN f_dstaddr END AS dstaddr,
+       CASE WHEN bad_field IS NULL THEN COALESCE(f_dstport, -1) END AS dstport,
+       CASE WHEN bad_field IS NULL AND (f_srcaddr IS NULL OR f_pkt_srcaddr <> f_srcaddr)
+            THEN f_pkt_srcaddr END AS pkt_srcaddr,  -- kept only where it differs: fewer distinct keys to hash
+       CASE WHEN bad_field IS NULL AND (f_dstaddr IS NULL OR f_pkt_dstaddr <> f_dstaddr)
+            THEN f_pkt_dstaddr END AS pkt_dstaddr,
+       CASE WHEN bad_field IS NULL THEN dash_mask ELSE 0 END AS dash_mask,
+       CASE WHEN bad_field IS NULL THEN f_packets END AS f_packets,
+       CASE WHEN bad_field IS NULL THEN f_bytes END AS f_bytes,
+       CASE WHEN bad_field IS NULL THEN f_start END AS f_start,
+       CASE WHEN bad_field IS NULL THEN f_end END AS f_end,
+       CASE WHEN bad_field IS NULL THEN f_tcp_flags END AS f_tcp_flags
+FROM records
 """
-"""Stage 1, the only full scan: records collapse to distinct directed rows (malformed ones per file and field)."""
+"""Each record's kind and typed values (NULL where malformed: a malformed line counts only per file and field)."""
+
+_DASHES = 1 << 40
+"""`meta` holds a record's dash mask below this bit (one bit per field, 40 fields) and its other attributes above."""
+
+_META = f"""dash_mask + {_DASHES} * (
+         CASE action WHEN 'ACCEPT' THEN 1 WHEN 'REJECT' THEN 2 ELSE 0 END
+         + 4 * CASE flow_direction WHEN 'ingress' THEN 1 WHEN 'egress' THEN 2 ELSE 0 END
+         + 16 * CASE log_status WHEN 'OK' THEN 1 WHEN 'NODATA' THEN 2 WHEN 'SKIPDATA' THEN 3 ELSE 0 END
+         + 64 * CASE WHEN version >= 0 AND version < 256 THEN version ELSE 0 END
+         + 16384 * CASE WHEN version >= 0 AND version < 256 THEN 0 ELSE 1 END
+         + 32768 * CASE WHEN pkt_srcaddr IS NULL AND pkt_dstaddr IS NULL THEN 0 ELSE 1 END)"""
+_PLAIN_META = 16384 * _DASHES
+"""Below this, `meta` says everything about a record beyond its connection and side: no packet-level address
+differs and the version fits (else the record's connection takes the exact path, `directed_mixed`)."""
+
+CONN_INPUT = f"""
+SELECT e.*,
+       CASE WHEN fwd THEN sa ELSE da END AS lo_addr, CASE WHEN fwd THEN srcport ELSE dstport END AS lo_port,
+       CASE WHEN fwd THEN da ELSE sa END AS hi_addr, CASE WHEN fwd THEN dstport ELSE srcport END AS hi_port
+FROM (
+  SELECT d.*, {_META} AS meta,
+         kind <> 'record' OR CASE WHEN sa < da THEN TRUE WHEN sa > da THEN FALSE ELSE srcport <= dstport END AS fwd
+  FROM (SELECT p.*, COALESCE(pkt_srcaddr, srcaddr) AS sa, COALESCE(pkt_dstaddr, dstaddr) AS da
+        FROM ({_PER_RECORD}) p) d
+) e
+"""
+"""Each record with its connection (the ENI and both endpoints, "lo" being the smaller by address, then port), its
+side (`fwd`: sent by lo) and `meta`, the rest of what its directed row is keyed by, in one BIGINT."""
+
+
+def _side_aggregates(side: str, sent: str) -> str:
+    return (f"SUM(CASE WHEN {sent} THEN 1 ELSE 0 END) AS {side}_records, "
+            f"SUM(CASE WHEN {sent} THEN f_packets END) AS {side}_packets, "
+            f"SUM(CASE WHEN {sent} THEN f_bytes END) AS {side}_bytes, "
+            f"MIN(CASE WHEN {sent} THEN f_start END) AS {side}_first, "
+            f"MAX(CASE WHEN {sent} THEN f_end END) AS {side}_last, "
+            f"bit_or(CASE WHEN {sent} THEN f_tcp_flags END) AS {side}_flags, "
+            f"MIN(CASE WHEN {sent} THEN meta END) AS {side}_meta, "
+            f"MAX(CASE WHEN {sent} THEN meta END) AS {side}_meta_max")
+
+
+def _uniform(side: str) -> str:
+    return f"({side}_records = 0 OR ({side}_meta = {side}_meta_max AND {side}_meta < {_PLAIN_META}))"
+
+
+CONN = f"""
+SELECT g.*,
+       kind = 'record' AND {_uniform('lo')} AND {_uniform('hi')}
+         AND NOT (lo_records > 0 AND hi_records > 0 AND lo_addr = hi_addr) AS fast
+FROM (
+  SELECT kind, file, bad_field, eni, proto, lo_addr, lo_port, hi_addr, hi_port, kversion, kmeta,
+         {_side_aggregates('lo', 'fwd')}, {_side_aggregates('hi', 'NOT fwd')}
+  FROM (SELECT c.*, CASE WHEN kind <> 'record' THEN version END AS kversion,
+               CASE WHEN kind <> 'record' THEN meta END AS kmeta
+        FROM conn_input c) i
+  GROUP BY kind, file, bad_field, eni, proto, lo_addr, lo_port, hi_addr, hi_port, kversion, kmeta
+) g
+"""
+"""Stage 1, the only full scan: records collapse straight to connections on one ENI, each side's counts side by
+side (the pairing of directions needs no second pass over millions of rows). A connection is `fast` where each side
+is one directed row (one `meta`, no NAT address, the ends differ): nearly all. Records without a connection
+(malformed, NODATA/SKIPDATA, one address missing) are keyed by their version and `meta` and counted on side lo."""
+
+MIXED = """
+SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port FROM conn WHERE kind = 'record' AND NOT fast
+"""
+"""The connections whose records differ in more than their side (ACCEPT and REJECT, two flow-log formats, NAT)."""
+
+DIRECTED_MIXED = """
+SELECT r.kind, r.file, r.bad_field, r.version, r.log_status, r.action, r.eni, r.flow_direction, r.proto,
+       r.srcaddr, r.srcport, r.dstaddr, r.dstport, r.pkt_srcaddr, r.pkt_dstaddr, r.dash_mask,
+       COUNT(*) AS records, SUM(r.f_packets) AS packets, SUM(r.f_bytes) AS bytes,
+       MIN(r.f_start) AS first_start, MAX(r.f_end) AS last_end, bit_or(r.f_tcp_flags) AS flags
+FROM conn_input r
+JOIN mixed m ON r.eni = m.eni AND r.proto = m.proto AND r.lo_addr = m.lo_addr AND r.lo_port = m.lo_port
+            AND r.hi_addr = m.hi_addr AND r.hi_port = m.hi_port
+WHERE r.kind = 'record'
+GROUP BY r.kind, r.file, r.bad_field, r.version, r.log_status, r.action, r.eni, r.flow_direction, r.proto,
+         r.srcaddr, r.srcport, r.dstaddr, r.dstport, r.pkt_srcaddr, r.pkt_dstaddr, r.dash_mask
+"""
+"""The exact path for `mixed` connections: their records grouped by every attribute (one directed row each). This
+reads the files again, only when some connection needs it."""
+
+_DIRECTED_TYPES = (("kind", "STRING"), ("file", "STRING"), ("bad_field", "STRING"), ("version", "INTEGER"),
+                   ("log_status", "STRING"), ("action", "STRING"), ("eni", "STRING"), ("flow_direction", "STRING"),
+                   ("proto", "INTEGER"), ("srcaddr", "STRING"), ("srcport", "INTEGER"), ("dstaddr", "STRING"),
+                   ("dstport", "INTEGER"), ("pkt_srcaddr", "STRING"), ("pkt_dstaddr", "STRING"),
+                   ("dash_mask", "BIGINT"), ("records", "BIGINT"), ("packets", "BIGINT"), ("bytes", "BIGINT"),
+                   ("first_start", "BIGINT"), ("last_end", "BIGINT"), ("flags", "INTEGER"))
+
+NO_DIRECTED = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in _DIRECTED_TYPES) + " WHERE 1 = 0"
+"""`directed_mixed` when no connection is mixed (the files are not read again)."""
+
+
+def _code(meta: str) -> str:
+    return f"CAST(({meta} - ({meta} & {_DASHES - 1})) / {_DASHES} AS BIGINT)"
+
+
+def _decoded(meta: str) -> str:
+    """A `meta` value's version, log status, action, flow direction and dash mask (see _META)."""
+    code = _code(meta)
+    return (f"CAST(({code} & 16320) / 64 AS INTEGER) AS version, "
+            f"CASE {code} & 48 WHEN 16 THEN 'OK' WHEN 32 THEN 'NODATA' WHEN 48 THEN 'SKIPDATA' END AS log_status, "
+            f"CASE {code} & 3 WHEN 1 THEN 'ACCEPT' WHEN 2 THEN 'REJECT' END AS action, "
+            f"CASE {code} & 12 WHEN 4 THEN 'ingress' WHEN 8 THEN 'egress' END AS flow_direction, "
+            f"CAST({meta} & {_DASHES - 1} AS BIGINT) AS dash_mask")
+
+
+def _directed_side(side: str, other: str) -> str:
+    return (f"SELECT kind, file, bad_field, eni, proto, {side}_addr AS srcaddr, {side}_port AS srcport, "
+            f"{other}_addr AS dstaddr, {other}_port AS dstport, {side}_meta AS meta, {side}_records AS records, "
+            f"{side}_packets AS packets, {side}_bytes AS bytes, {side}_first AS first_start, "
+            f"{side}_last AS last_end, {side}_flags AS flags FROM conn WHERE fast AND {side}_records > 0")
+
+
+DIRECTED = f"""
+SELECT kind, file, bad_field, version, log_status, action, eni, flow_direction, proto, srcaddr, srcport, dstaddr,
+       dstport, CAST(NULL AS STRING) AS pkt_srcaddr, CAST(NULL AS STRING) AS pkt_dstaddr, dash_mask, records,
+       packets, bytes, first_start, last_end, flags
+FROM (SELECT s.*, {_decoded('meta')}
+      FROM ({_directed_side('lo', 'hi')} UNION ALL {_directed_side('hi', 'lo')}) s) f
+UNION ALL
+SELECT kind, file, bad_field, kversion AS version, log_status, action, eni, flow_direction, proto,
+       CAST(NULL AS STRING) AS srcaddr, CAST(NULL AS INTEGER) AS srcport, CAST(NULL AS STRING) AS dstaddr,
+       CAST(NULL AS INTEGER) AS dstport, CAST(NULL AS STRING) AS pkt_srcaddr, CAST(NULL AS STRING) AS pkt_dstaddr,
+       CASE WHEN kind = 'malformed' THEN 0 ELSE dash_mask END AS dash_mask, lo_records AS records,
+       lo_packets AS packets, lo_bytes AS bytes, lo_first AS first_start, lo_last AS last_end, lo_flags AS flags
+FROM (SELECT c.*, {_decoded('kmeta')} FROM conn c WHERE kind <> 'record') n
+UNION ALL
+SELECT * FROM directed_mixed
+"""
+"""Every directed row (one per ENI, attribute set and direction), as a view over `conn` and `directed_mixed`: what
+the summary and the ENI address inference count. Records without a connection keep no address (none is read)."""
+
+DIRECTED_TOTALS = """
+SELECT kind, file, bad_field, version, action, eni, dash_mask, SUM(records) AS records, SUM(packets) AS packets,
+       SUM(bytes) AS bytes, MIN(first_start) AS first_start, MAX(last_end) AS last_end
+FROM directed
+GROUP BY kind, file, bad_field, version, action, eni, dash_mask
+"""
+"""The directed rows' counts per what the summary asks (a few rows per ENI): its questions read this, not `conn`."""
 
 _PRIVATE_PREFIXES = ("10.", "192.168.", *(f"172.{n}." for n in range(16, 32)), *(f"100.{n}." for n in range(64, 128)),
                      "fc", "fd", "fe80:")
@@ -167,10 +300,10 @@ FROM (
               ELSE srcport <= dstport END AS fwd,
          (pkt_dstaddr IS NOT NULL AND dstaddr IS NOT NULL AND pkt_dstaddr <> dstaddr
           AND {_is_public('pkt_dstaddr')}) AS nat_out
-  FROM directed d WHERE kind = 'record'
+  FROM directed_mixed d
 ) e
 """
-"""Each record row's true endpoints (packet-level addresses behind NAT/TGW) and its side of the connection
+"""Each directed row of a mixed connection with its true endpoints (packet-level addresses behind NAT/TGW) and its side of the connection
 ("lo" = the smaller endpoint by address, then port)."""
 
 CONNECTIONS = """
@@ -184,8 +317,17 @@ SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port,
 FROM endpoints
 GROUP BY eni, proto, lo_addr, lo_port, hi_addr, hi_port
 """
-"""Stage 2: the two directions of each connection on one ENI side by side (and how many directed rows it has, for
+"""Stage 2 for mixed connections: their two directions side by side (and how many directed rows each has, for
 `ROWS`)."""
+
+CONNECTIONS_FAST = """
+SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port, lo_flags, hi_flags, lo_first, hi_first,
+       CASE WHEN lo_records > 0 THEN 1 ELSE 0 END AS lo_seen, CASE WHEN hi_records > 0 THEN 1 ELSE 0 END AS hi_seen,
+       0 AS lo_nat, 0 AS hi_nat, lo_records, hi_records, lo_packets, hi_packets, lo_bytes, hi_bytes, lo_last, hi_last,
+       lo_meta, hi_meta
+FROM conn WHERE fast
+"""
+"""Stage 2 for every other connection: `conn` already holds both directions (no NAT address: no NAT evidence)."""
 
 
 def _port_class(col: str, options: InferenceOptions) -> str:
@@ -193,7 +335,7 @@ def _port_class(col: str, options: InferenceOptions) -> str:
             f"WHEN {col} < {options.ephemeral_from} THEN 1 ELSE 2 END")
 
 
-def initiators(options: InferenceOptions) -> str:
+def initiators(options: InferenceOptions, source: str = "connections") -> str:
     """Stage 3, initiator inference: which side opened each connection ('lo' | 'hi' | NULL) and on what evidence."""
     lo_open = "(lo_flags IS NOT NULL AND (lo_flags & 2) = 2 AND (lo_flags & 16) = 0)"
     hi_open = "(hi_flags IS NOT NULL AND (hi_flags & 2) = 2 AND (hi_flags & 16) = 0)"
@@ -219,7 +361,7 @@ def initiators(options: InferenceOptions) -> str:
         rules += [("lo_first < hi_first", "'lo'", "first-seen"), ("hi_first < lo_first", "'hi'", "first-seen")]
     side = "CASE " + " ".join(f"WHEN {c} THEN {s}" for c, s, _ in rules) + " ELSE NULL END"
     evidence = "CASE " + " ".join(f"WHEN {c} THEN '{e}'" for c, _, e in rules) + " ELSE 'none' END"
-    return f"SELECT c.*, {side} AS init_side, {evidence} AS init_evidence FROM connections c"
+    return f"SELECT c.*, {side} AS init_side, {evidence} AS init_evidence FROM {source} c"
 
 
 def local_addresses() -> str:
@@ -243,6 +385,39 @@ HAVING COUNT(*) = 1 OR SUM(CASE WHEN {private} THEN 1 ELSE 0 END) = 1
 _ROW_KEY = ("eni, direction, direction_evidence, protocol, local_addr, local_port, peer_addr, peer_port, action, "
             "initiator, initiator_evidence")
 
+def _fast_side(column: str) -> str:
+    return f"CASE WHEN t.fwd THEN i.lo_{column} ELSE i.hi_{column} END"
+
+
+SIDED = f"""
+SELECT i.eni, i.proto, CASE WHEN t.fwd THEN i.lo_addr ELSE i.hi_addr END AS srcaddr,
+       CASE WHEN t.fwd THEN i.lo_port ELSE i.hi_port END AS srcport,
+       CASE WHEN t.fwd THEN i.hi_addr ELSE i.lo_addr END AS dstaddr,
+       CASE WHEN t.fwd THEN i.hi_port ELSE i.lo_port END AS dstport,
+       CASE WHEN t.fwd THEN i.lo_addr ELSE i.hi_addr END AS sa, CASE WHEN t.fwd THEN i.hi_addr ELSE i.lo_addr END AS da,
+       t.fwd, i.lo_addr, i.lo_port, i.hi_addr, i.hi_port,
+       CASE {_code(_fast_side('meta'))} & 12 WHEN 4 THEN 'ingress' WHEN 8 THEN 'egress' END AS flow_direction,
+       CASE {_code(_fast_side('meta'))} & 3 WHEN 1 THEN 'ACCEPT' WHEN 2 THEN 'REJECT' END AS action,
+       {_fast_side('packets')} AS packets, {_fast_side('bytes')} AS bytes, {_fast_side('records')} AS records,
+       {_fast_side('first')} AS first_start, {_fast_side('last')} AS last_end, i.init_side, i.init_evidence,
+       TRUE AS single
+FROM inferred_fast i CROSS JOIN (VALUES (TRUE), (FALSE)) AS t(fwd)
+WHERE CASE WHEN t.fwd THEN i.lo_records > 0 ELSE i.hi_records > 0 END
+UNION ALL
+SELECT p.eni, p.proto, p.srcaddr, p.srcport, p.dstaddr, p.dstport, p.sa, p.da, p.fwd, p.lo_addr, p.lo_port,
+       p.hi_addr, p.hi_port, p.flow_direction, p.action, p.packets, p.bytes, p.records, p.first_start, p.last_end,
+       i.init_side, i.init_evidence,
+       (i.directed_rows = 1 OR (i.directed_rows = 2 AND i.lo_seen = 1 AND i.hi_seen = 1 AND i.same_addr = 0))
+         AS single
+FROM endpoints p
+JOIN inferred_mixed i
+  ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
+ AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
+"""
+"""Every directed row of a connection with the connection's initiator side and evidence: a fast connection's sides
+unfolded from its one row (no join), a mixed one's directed rows joined to their connection."""
+
+
 PER_RECORD_ROW = """
 SELECT e.eni, e.direction, e.direction_evidence, e.protocol, e.local_addr, e.peer_addr, e.action, e.initiator,
        e.initiator_evidence, e.lo_addr, e.lo_port, e.hi_addr, e.hi_port, e.packets, e.bytes, e.records,
@@ -264,9 +439,7 @@ FROM (
          CASE WHEN local_is_src THEN dstport ELSE srcport END AS peer_port,
          CASE WHEN proto < 0 THEN NULL ELSE proto END AS protocol
   FROM (
-    SELECT p.*, i.init_side, i.init_evidence,
-           (i.directed_rows = 1 OR (i.directed_rows = 2 AND i.lo_seen = 1 AND i.hi_seen = 1 AND i.same_addr = 0))
-             AS single,
+    SELECT p.*,
            CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction
                 WHEN ks.addr IS NOT NULL THEN 'egress' WHEN kd.addr IS NOT NULL THEN 'ingress'
                 WHEN l.addr = p.srcaddr THEN 'egress' WHEN l.addr = p.dstaddr THEN 'ingress'
@@ -278,10 +451,7 @@ FROM (
            CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
                 WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
                 WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
-    FROM endpoints p
-    JOIN inferred i
-      ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
-     AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
+    FROM sided p
     LEFT JOIN local_addresses l ON l.eni = p.eni
     LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
     LEFT JOIN known_addresses kd ON kd.eni = p.eni AND kd.addr = p.dstaddr
@@ -341,22 +511,22 @@ def _q(name: str, k1: str, k2: str, n1: str, n2: str, n3: str, rest: str) -> str
 
 
 SUMMARY_PARTS: dict[str, tuple[int, str]] = {
-    "kinds": (2, _q("kinds", "kind", _S_NULL, "SUM(records)", _N_NULL, _N_NULL, "FROM directed GROUP BY kind")),
+    "kinds": (2, _q("kinds", "kind", _S_NULL, "SUM(records)", _N_NULL, _N_NULL, "FROM directed_totals GROUP BY kind")),
     "malformed": (3, _q("malformed", "file", "bad_field", "SUM(records)", _N_NULL, _N_NULL,
-                        "FROM directed WHERE kind = 'malformed' GROUP BY file, bad_field")),
+                        "FROM directed_totals WHERE kind = 'malformed' GROUP BY file, bad_field")),
     "actions": (3, _q("actions", "version", "action", "SUM(records)", _N_NULL, _N_NULL,
-                      "FROM directed WHERE kind IN ('record', 'no-address') GROUP BY version, action")),
+                      "FROM directed_totals WHERE kind IN ('record', 'no-address') GROUP BY version, action")),
     "versions": (2, _q("versions", "version", _S_NULL, "SUM(records)", _N_NULL, _N_NULL,
-                       "FROM directed WHERE kind <> 'malformed' GROUP BY version")),
+                       "FROM directed_totals WHERE kind <> 'malformed' GROUP BY version")),
     "enis": (4, _q("enis", "eni", _S_NULL, "SUM(records)", "SUM(CASE WHEN kind = 'nodata' THEN records ELSE 0 END)",
                    "SUM(CASE WHEN kind = 'skipdata' THEN records ELSE 0 END)",
-                   "FROM directed WHERE kind <> 'malformed' GROUP BY eni")),
+                   "FROM directed_totals WHERE kind <> 'malformed' GROUP BY eni")),
     "time": (2, _q("time", _S_NULL, _S_NULL, "MIN(first_start)", "MAX(last_end)", _N_NULL,
-                   "FROM directed WHERE kind <> 'malformed'")),
+                   "FROM directed_totals WHERE kind <> 'malformed'")),
     "dashes": (2, _q("dashes", "dash_mask", _S_NULL, "SUM(records)", _N_NULL, _N_NULL,
-                     "FROM directed WHERE kind <> 'malformed' AND dash_mask <> 0 GROUP BY dash_mask")),
+                     "FROM directed_totals WHERE kind <> 'malformed' AND dash_mask <> 0 GROUP BY dash_mask")),
     "traffic": (2, _q("traffic", _S_NULL, _S_NULL, "SUM(packets)", "SUM(bytes)", _N_NULL,
-                      "FROM directed WHERE kind = 'record'")),
+                      "FROM directed_totals WHERE kind = 'record'")),
     "initiators": (5, _q("initiators", "initiator", "initiator_evidence", "COUNT(*)", "SUM(records)",
                          "SUM(connections)", "FROM flow_rows GROUP BY initiator, initiator_evidence")),
     "directions": (3, _q("directions", "direction", "direction_evidence", "SUM(records)", _N_NULL, _N_NULL,
