@@ -79,8 +79,12 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
         runner.view("connections_fast", sql.CONNECTIONS_FAST)
         runner.view("inferred_fast", sql.initiators(options, "connections_fast"))
         runner.view("sided", sql.SIDED)
-        runner.materialize("local_addresses", sql.local_addresses())
-        runner.view("known_addresses", sql.known_addresses(known_addresses or []))
+        if runner.rows(sql.DIRECTIONLESS)[0][0]:  # a row's direction is looked up only where it has no flow-direction
+            runner.materialize("local_addresses", sql.local_addresses())
+            runner.view("known_addresses", sql.known_addresses(known_addresses or []))
+        else:
+            runner.view("local_addresses", sql.known_addresses([]))
+            runner.view("known_addresses", sql.known_addresses([]))
         runner.view("per_record_row", sql.PER_RECORD_ROW)
         runner.materialize("flow_rows", sql.ROWS)
         answers = sql.split_summary(runner.rows(sql.SUMMARY))

@@ -273,12 +273,16 @@ SELECT * FROM directed_mixed
 the summary and the ENI address inference count. Records without a connection keep no address (none is read)."""
 
 DIRECTED_TOTALS = """
-SELECT kind, file, bad_field, version, action, eni, dash_mask, SUM(records) AS records, SUM(packets) AS packets,
-       SUM(bytes) AS bytes, MIN(first_start) AS first_start, MAX(last_end) AS last_end
+SELECT kind, file, bad_field, version, action, eni, dash_mask, flow_direction, SUM(records) AS records,
+       SUM(packets) AS packets, SUM(bytes) AS bytes, MIN(first_start) AS first_start, MAX(last_end) AS last_end
 FROM directed
-GROUP BY kind, file, bad_field, version, action, eni, dash_mask
+GROUP BY kind, file, bad_field, version, action, eni, dash_mask, flow_direction
 """
-"""The directed rows' counts per what the summary asks (a few rows per ENI): its questions read this, not `conn`."""
+"""The directed rows' counts per what the summary asks (a few rows per ENI): its questions read this, not `conn`;
+and whether any record lacks a flow direction (only those need the ENI's address, `local_addresses`)."""
+
+DIRECTIONLESS = "SELECT COUNT(*) FROM directed_totals WHERE kind = 'record' AND flow_direction IS NULL"
+"""How many directed rows say no flow direction (v2-v4 records): when none, no address is looked up at all."""
 
 _PRIVATE_PREFIXES = ("10.", "192.168.", *(f"172.{n}." for n in range(16, 32)), *(f"100.{n}." for n in range(64, 128)),
                      "fc", "fd", "fe80:")
