@@ -307,8 +307,8 @@ FROM (
   FROM directed_mixed d
 ) e
 """
-"""Each directed row of a mixed connection with its true endpoints (packet-level addresses behind NAT/TGW) and its side of the connection
-("lo" = the smaller endpoint by address, then port)."""
+"""Each directed row of a mixed connection with its true endpoints (packet-level addresses behind NAT/TGW) and its
+side of the connection ("lo" = the smaller endpoint by address, then port)."""
 
 CONNECTIONS = """
 SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port,
