@@ -62,10 +62,14 @@ def long_builtin_labs():
                                            str(load(name).total_wait + 1)], stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True)
     yield runs
-    for process in runs.values():
+    for process in runs.values():  # still running when only some tests ran: SIGTERM lets it take its network down
         if process.poll() is None:
-            process.kill()  # our own child, by PID
-            process.wait()
+            process.terminate()  # our own child, by PID
+            try:
+                process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from vpclab.kernel import driver
 from vpclab.kernel.cleanup import RUN_DIR
 
@@ -77,7 +79,12 @@ def test_ctrl_c_and_sigterm_clean_up(tmp_path):
     for sig in (signal.SIGINT, signal.SIGTERM):
         child, prefix = start_slow_run(tmp_path)
         child.send_signal(sig)
-        child.wait(timeout=30)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+            pytest.fail(f"the run did not end within 60 s of {sig.name}; it wrote:\n{out.decode()}\n{err.decode()}")
         assert lab_namespaces(prefix) == [], sig
         assert not (RUN_DIR / f"{prefix}.pid").exists()
 
