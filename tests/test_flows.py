@@ -531,7 +531,8 @@ def _everything(paths: list[Path], **kwargs) -> tuple[object, object]:  # type: 
         run.close()
 
 
-@pytest.mark.parametrize("options", [InferenceOptions(), InferenceOptions(first_seen=False)], ids=["default", "no-first"])
+@pytest.mark.parametrize("options", [InferenceOptions(), InferenceOptions(first_seen=False)],
+                         ids=["default", "no-first"])
 def test_one_scan_connections_equal_the_exact_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    options: InferenceOptions) -> None:
     """Pairing the two directions inside the one scan (sql.CONN) changes no row and no count: on every shared file
