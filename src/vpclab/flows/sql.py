@@ -206,27 +206,27 @@ SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port FROM conn WHERE kind = 're
 """
 """The connections whose records differ in more than their side (ACCEPT and REJECT, two flow-log formats, NAT)."""
 
-DIRECTED_MIXED = """
-SELECT r.kind, r.file, r.bad_field, r.version, r.log_status, r.action, r.eni, r.flow_direction, r.proto,
-       r.srcaddr, r.srcport, r.dstaddr, r.dstport, r.pkt_srcaddr, r.pkt_dstaddr, r.dash_mask,
-       COUNT(*) AS records, SUM(r.f_packets) AS packets, SUM(r.f_bytes) AS bytes,
+_DIRECTED_KEY = ("kind", "file", "bad_field", "version", "log_status", "action", "eni", "flow_direction", "proto",
+                 "srcaddr", "srcport", "dstaddr", "dstport", "pkt_srcaddr", "pkt_dstaddr", "dash_mask")
+"""What a directed row is keyed by (every attribute of its records but their counts)."""
+
+_KEYED = ", ".join(f"r.{c}" for c in _DIRECTED_KEY)
+
+DIRECTED_MIXED = f"""
+SELECT {_KEYED}, COUNT(*) AS records, SUM(r.f_packets) AS packets, SUM(r.f_bytes) AS bytes,
        MIN(r.f_start) AS first_start, MAX(r.f_end) AS last_end, bit_or(r.f_tcp_flags) AS flags
 FROM conn_input r
 JOIN mixed m ON r.eni = m.eni AND r.proto = m.proto AND r.lo_addr = m.lo_addr AND r.lo_port = m.lo_port
             AND r.hi_addr = m.hi_addr AND r.hi_port = m.hi_port
 WHERE r.kind = 'record'
-GROUP BY r.kind, r.file, r.bad_field, r.version, r.log_status, r.action, r.eni, r.flow_direction, r.proto,
-         r.srcaddr, r.srcport, r.dstaddr, r.dstport, r.pkt_srcaddr, r.pkt_dstaddr, r.dash_mask
+GROUP BY {_KEYED}
 """
 """The exact path for `mixed` connections: their records grouped by every attribute (one directed row each). This
 reads the files again, only when some connection needs it."""
 
-_DIRECTED_TYPES = (("kind", "STRING"), ("file", "STRING"), ("bad_field", "STRING"), ("version", "INTEGER"),
-                   ("log_status", "STRING"), ("action", "STRING"), ("eni", "STRING"), ("flow_direction", "STRING"),
-                   ("proto", "INTEGER"), ("srcaddr", "STRING"), ("srcport", "INTEGER"), ("dstaddr", "STRING"),
-                   ("dstport", "INTEGER"), ("pkt_srcaddr", "STRING"), ("pkt_dstaddr", "STRING"),
-                   ("dash_mask", "BIGINT"), ("records", "BIGINT"), ("packets", "BIGINT"), ("bytes", "BIGINT"),
-                   ("first_start", "BIGINT"), ("last_end", "BIGINT"), ("flags", "INTEGER"))
+_TYPES = {"version": "INTEGER", "proto": "INTEGER", "srcport": "INTEGER", "dstport": "INTEGER", "dash_mask": "BIGINT"}
+_DIRECTED_TYPES = tuple((c, _TYPES.get(c, "STRING")) for c in _DIRECTED_KEY) + tuple(
+    (c, "BIGINT") for c in ("records", "packets", "bytes", "first_start", "last_end")) + (("flags", "INTEGER"),)
 
 NO_DIRECTED = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in _DIRECTED_TYPES) + " WHERE 1 = 0"
 """`directed_mixed` when no connection is mixed (the files are not read again)."""
@@ -236,13 +236,20 @@ def _code(meta: str) -> str:
     return f"CAST(({meta} - ({meta} & {_DASHES - 1})) / {_DASHES} AS BIGINT)"
 
 
+def _action(code: str) -> str:
+    return f"CASE {code} & 3 WHEN 1 THEN 'ACCEPT' WHEN 2 THEN 'REJECT' END"
+
+
+def _flow_direction(code: str) -> str:
+    return f"CASE {code} & 12 WHEN 4 THEN 'ingress' WHEN 8 THEN 'egress' END"
+
+
 def _decoded(meta: str) -> str:
     """A `meta` value's version, log status, action, flow direction and dash mask (see _META)."""
     code = _code(meta)
     return (f"CAST(({code} & 16320) / 64 AS INTEGER) AS version, "
             f"CASE {code} & 48 WHEN 16 THEN 'OK' WHEN 32 THEN 'NODATA' WHEN 48 THEN 'SKIPDATA' END AS log_status, "
-            f"CASE {code} & 3 WHEN 1 THEN 'ACCEPT' WHEN 2 THEN 'REJECT' END AS action, "
-            f"CASE {code} & 12 WHEN 4 THEN 'ingress' WHEN 8 THEN 'egress' END AS flow_direction, "
+            f"{_action(code)} AS action, {_flow_direction(code)} AS flow_direction, "
             f"CAST({meta} & {_DASHES - 1} AS BIGINT) AS dash_mask")
 
 
@@ -400,8 +407,8 @@ SELECT i.eni, i.proto, CASE WHEN t.fwd THEN i.lo_addr ELSE i.hi_addr END AS srca
        CASE WHEN t.fwd THEN i.hi_port ELSE i.lo_port END AS dstport,
        CASE WHEN t.fwd THEN i.lo_addr ELSE i.hi_addr END AS sa, CASE WHEN t.fwd THEN i.hi_addr ELSE i.lo_addr END AS da,
        t.fwd, i.lo_addr, i.lo_port, i.hi_addr, i.hi_port,
-       CASE {_code(_fast_side('meta'))} & 12 WHEN 4 THEN 'ingress' WHEN 8 THEN 'egress' END AS flow_direction,
-       CASE {_code(_fast_side('meta'))} & 3 WHEN 1 THEN 'ACCEPT' WHEN 2 THEN 'REJECT' END AS action,
+       {_flow_direction(_code(_fast_side('meta')))} AS flow_direction,
+       {_action(_code(_fast_side('meta')))} AS action,
        {_fast_side('packets')} AS packets, {_fast_side('bytes')} AS bytes, {_fast_side('records')} AS records,
        {_fast_side('first')} AS first_start, {_fast_side('last')} AS last_end, i.init_side, i.init_evidence,
        TRUE AS single
