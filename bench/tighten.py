@@ -39,7 +39,7 @@ t0 = time.perf_counter()
 network = load_snapshot(sys.argv[2]).network
 known = [(h.name, str(a)) for h in network.vpc_hosts() for a in h.private_addresses]
 t1 = time.perf_counter()
-run = read_flows([Path(sys.argv[1])], engine=sys.argv[3], known_addresses=known)
+run = read_flows([Path(sys.argv[1])], engine=sys.argv[3], known_addresses=known, aggregate=False)  # as the CLI
 t2 = time.perf_counter()
 result = tighten(network, run, snapshot=sys.argv[2])
 t3 = time.perf_counter()
@@ -50,7 +50,7 @@ if len(sys.argv) > 5:
 s = result.summary
 run.close()
 print(json.dumps({"seconds": t4 - t0, "snapshot_s": t1 - t0, "read_s": t2 - t1, "tighten_s": t3 - t2,
-                  "json_s": t4 - t3, "records": s["records"], "rows": s["rows"], "needs": s["needs"],
+                  "json_s": t4 - t3, "records": s["records"], "needs": s["needs"],
                   "groups": s["groups"], "rules_proposed": s["rules_proposed"], "nacl_entries": s["nacl_entries"],
                   "peak_mib": peak_mib()}))
 """
@@ -161,7 +161,7 @@ def report(r: dict) -> str:
     if ok:
         t = ok[0]
         lines.append(f"   stages (first round): snapshot {t['snapshot_s']:.2f} s, read {t['read_s']:.2f} s, tighten "
-                     f"{t['tighten_s']:.2f} s, JSON {t['json_s']:.2f} s; {t['rows']:,} rows, {t['needs']:,} needs, "
+                     f"{t['tighten_s']:.2f} s, JSON {t['json_s']:.2f} s; {t['needs']:,} needs, "
                      f"{t['rules_proposed']:,} rules, {t['nacl_entries']:,} NACL entries")
     if "ratio" in r:
         lines.append(f"   tighten / floor: {r['ratio']:.2f}× (target ≤ 2×: {'MET' if r['meets_target'] else 'NOT MET'})")

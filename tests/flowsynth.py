@@ -194,22 +194,25 @@ def proposal_rules(groups: list[dict]) -> dict[str, dict[str, set[tuple[str, str
             for g in groups}
 
 
-def open_run(snapshot: Path, logs: list[Path], engine: object = "duckdb"):  # type: ignore[no-untyped-def]
+def open_run(snapshot: Path, logs: list[Path], engine: object = "duckdb",  # type: ignore[no-untyped-def]
+             aggregate: bool = True):
     """The snapshot's network and an open flow run over `logs` (directions settled by the snapshot's addresses)."""
     from vpclab.flows.pipeline import read_flows
     from vpclab.load.snapshot import load_snapshot
 
     network = load_snapshot(snapshot).network
     known = [(h.name, str(a)) for h in network.vpc_hosts() for a in h.private_addresses]
-    return network, read_flows(list(logs), engine=engine, known_addresses=known)  # type: ignore[arg-type]
+    return network, read_flows(list(logs), engine=engine, known_addresses=known,  # type: ignore[arg-type]
+                               aggregate=aggregate)
 
 
-def tighten_json(snapshot: Path, logs: list[Path], engine: object = "duckdb", **options: object) -> dict:
-    """`vpclab tighten --format json` through the API."""
+def tighten_json(snapshot: Path, logs: list[Path], engine: object = "duckdb", aggregate: bool = False,
+                 **options: object) -> dict:
+    """`vpclab tighten --format json` through the API (like the command, without building `flow_rows`)."""
     from vpclab.analysis.tighten import TightenOptions, tighten
     from vpclab.report.tighten import to_dict
 
-    network, run = open_run(snapshot, logs, engine)
+    network, run = open_run(snapshot, logs, engine, aggregate)
     try:
         return to_dict(tighten(network, run, TightenOptions(**options), snapshot=str(snapshot)))  # type: ignore[arg-type]
     finally:

@@ -29,6 +29,35 @@ def test_tighten_recovers_exactly_the_generators_rules(tmp_path: Path, seed: int
     assert flowsynth.proposal_rules(proposal["groups"]) == made.truth
 
 
+def test_tighten_needs_no_aggregate_and_the_aggregate_comes_on_first_use(synth: flowsynth.Synth) -> None:
+    """`vpclab tighten` sums its needs from the connections' row parts without building `flow_rows`: its proposal is
+    the one of a run whose aggregate was built first, and aggregating the lazy run later gives the eager run's rows
+    and summary (row counts, initiators, directions)."""
+    from vpclab.flows.pipeline import read_flows
+
+    lazy = flowsynth.tighten_json(synth.snapshot, [synth.logs])
+    eager = flowsynth.tighten_json(synth.snapshot, [synth.logs], aggregate=True)
+    assert lazy == eager and lazy["summary"]["records"] > 0
+    first = read_flows([synth.logs])
+    later = read_flows([synth.logs], aggregate=False)
+    try:
+        assert later.summary.rows is None and later.summary.initiators == []
+        assert "flow_rows" not in {str(r[0]) for r in later.engine.rows("SELECT table_name FROM duckdb_tables()")}
+        assert later.rows() == first.rows() and later.summary == first.summary
+        assert first.summary.rows == len(first.rows()) > 0
+        assert sum(n for _i, _e, _r, n, _c in first.summary.initiators) == lazy["summary"]["records"]
+        key = "eni, direction, protocol, local_port, peer_addr, peer_port, action, initiator"
+        sums = "SUM(packets), SUM(bytes), SUM(records), SUM(connections), MIN(first_seen), MAX(last_seen)"
+        of_rows = first.engine.rows(f"SELECT {key}, {sums}, MIN(client_port_min), MAX(client_port_max) "
+                                    f"FROM flow_rows GROUP BY {key} ORDER BY ALL")
+        of_parts = first.engine.rows(f"SELECT {key}, {sums}, MIN(client_port), MAX(client_port) "
+                                     f"FROM row_parts GROUP BY {key} ORDER BY ALL")
+        assert of_parts == of_rows and len(of_rows) > 10  # summing parts is summing rows
+    finally:
+        first.close()
+        later.close()
+
+
 def test_replies_need_no_rule(synth: flowsynth.Synth) -> None:
     """§2.1: the web servers answer on 443 and 22 but get no egress rule toward their clients; the db, which only
     answers, gets no egress rule at all (its allow-all egress is removed)."""
@@ -149,7 +178,7 @@ def test_unknown_initiators_are_proposed_both_ways_or_skipped(tmp_path: Path) ->
     web = {g["group"]: g for g in proposed["groups"]}["sg-web"]
     both = [(d, r.get("initiator_unknown")) for d in ("ingress", "egress") for r in web[d] if "192.0.2.99" in r["peer"]]
     assert both == [("ingress", True), ("egress", True)]
-    assert proposed["summary"]["initiator_unknown_rows"] == 2
+    assert proposed["summary"]["initiator_unknown_records"] == 2  # one record each way
     skipped = flowsynth.tighten_json(made.snapshot, [made.logs], unknown="skip")
     web = {g["group"]: g for g in skipped["groups"]}["sg-web"]
     assert not [r for d in ("ingress", "egress") for r in web[d] if "192.0.2.99" in r["peer"]]

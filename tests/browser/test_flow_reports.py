@@ -80,7 +80,7 @@ def test_tighten_draws_every_groups_diff_with_its_evidence(tmp_path: Path, show,
     data, html = tighten(tmp_path, made)
     assert data["snapshot"] == "snapshot.yaml"
     s = data["summary"]
-    assert s["keep"] >= 1 and s["add"] >= 1 and s["remove"] >= 1 and s["initiator_unknown_rows"] == 2
+    assert s["keep"] >= 1 and s["add"] >= 1 and s["remove"] >= 1 and s["initiator_unknown_records"] == 2
     assert set(s["enis_not_in_snapshot"]) == {STRANGER}
     page = show(html, "tighten").page
     assert page.locator("section.group").count() == len(data["groups"]) == s["groups"]
@@ -120,7 +120,7 @@ def test_tighten_draws_every_groups_diff_with_its_evidence(tmp_path: Path, show,
                     assert "initiator unknown" in (row.locator("td.why").text_content() or "")
     keep = page.locator("section.group[data-group='sg-db'] tr[data-change='keep']")
     assert keep.count() == 1 and "tcp port 5432 from sg-app" in (keep.text_content() or "")
-    for key in ("records", "rows", "needs", "rules_today", "rules_proposed", "add", "remove", "keep", "nacl_entries"):
+    for key in ("records", "needs", "rules_today", "rules_proposed", "add", "remove", "keep", "nacl_entries"):
         assert (text(page, f"table.counts tr[data-key='{key}'] td") or "").strip() == number(s[key])
     assert utc(s["first_seen"]) in text(page, "#summary") and utc(s["last_seen"]) in text(page, "#summary")
     for key, value in s["options"].items():

@@ -43,8 +43,10 @@ def _fail(lines: list[str]) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | None) -> tuple[Any, Any]:
-    """The snapshot and the opened flow run (directions settled by the snapshot's ENI addresses)."""
+def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | None,
+            aggregate: bool = True) -> tuple[Any, Any]:
+    """The snapshot and the opened flow run (directions settled by the snapshot's ENI addresses; `aggregate`: build
+    `flow_rows` now, which tighten does not read)."""
     from vpclab.flows.fields import parse_format
     from vpclab.flows.pipeline import FlowInputError, read_flows
     from vpclab.load.snapshot import load_snapshot
@@ -63,7 +65,7 @@ def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | No
         typer.echo(str(warning), err=True)
     known = [(h.name, str(a)) for h in snap.network.vpc_hosts() for a in h.private_addresses]
     try:
-        run = read_flows(list(flows), engine=engine, fields=fields, known_addresses=known)
+        run = read_flows(list(flows), engine=engine, fields=fields, known_addresses=known, aggregate=aggregate)
     except FlowInputError as error:
         raise _fail(["no usable flow-log record:", *(f"  {p}" for p in error.problems)]) from None
     except ImportError as error:
@@ -111,7 +113,7 @@ def tighten_command(
         raise _fail([f"--prefix-list {error}"]) from None
     options = TightenOptions(max_rules=max_rules, min_prefix_v4=min_prefix, min_prefix_v6=min_prefix_v6,
                              prefix_lists=lists, group_min_members=group_min_members, unknown=unknown)
-    snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format)
+    snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format, aggregate=False)
     try:
         result = tighten(snap.network, run, options, snapshot=str(snapshot))
     finally:

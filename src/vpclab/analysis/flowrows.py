@@ -1,7 +1,8 @@
 """Aggregated flow rows for tighten and replay, streamed from the flow engine in batches.
 
-The flow reader (`vpclab.flows`) leaves the aggregate `flow_rows` in its engine (DuckDB or Spark); this module only
-runs SELECTs over it and hands Python one small object per *distinct row*, never one per record.
+The flow reader (`vpclab.flows`) leaves the connections' row parts (`row_parts`) and, once aggregated, `flow_rows` in
+its engine (DuckDB or Spark); this module only runs SELECTs over them and hands Python one small object per *distinct
+row* (or need), never one per record.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ REPLAY_ROWS = f"SELECT {', '.join(REPLAY_COLUMNS)} FROM flow_rows ORDER BY {', '
 _NEED = ("CASE WHEN initiator = 'local' THEN 'egress' WHEN initiator = 'peer' THEN 'ingress' "
          "ELSE direction END")
 
+_USABLE_ROW = ("action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL "
+               "AND peer_addr IS NOT NULL")
+
 _USABLE = f"""
 SELECT r.*, {_NEED} AS need, CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
        CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
-FROM flow_rows r
-WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL AND peer_addr IS NOT NULL
+FROM row_parts r
+WHERE {_USABLE_ROW}
 """
 """The rows a proposal can use, each with the direction its rule is needed in (egress: the ENI initiated it; ingress:
 initiated toward it; the row's own direction where the initiator is unknown) and the server port."""
@@ -39,12 +43,13 @@ PROFILE_NEEDS = f"""
 SELECT p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator,
        GREATEST(SUM(CASE WHEN direction = 'egress' THEN connections ELSE 0 END),
                 SUM(CASE WHEN direction = 'ingress' THEN connections ELSE 0 END)) AS flows,
-       SUM(bytes) AS bytes, MAX(last_seen) AS last_seen, MIN(client_port_min) AS client_min,
-       MAX(client_port_max) AS client_max, SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
+       SUM(bytes) AS bytes, MAX(last_seen) AS last_seen, MIN(client_port) AS client_min,
+       MAX(client_port) AS client_max, SUM(CASE WHEN direction <> need THEN connections ELSE 0 END) AS replies
 FROM ({_USABLE}) n JOIN tighten_profiles p ON p.eni = n.eni
 GROUP BY p.gkey, p.nkey, need, protocol, port, peer_addr, unknown_initiator
 """
-"""The one pass over `flow_rows` (materialised as `tighten_needs`): each need per ENI profile (`tighten_profiles` maps
+"""The one pass over the connections' row parts (materialised as `tighten_needs`; summing parts is summing the rows
+of `flow_rows`, without building them): each need per ENI profile (`tighten_profiles` maps
 each snapshot ENI to its `gkey`, its set of groups, and its `nkey`, its subnet and ephemeral ports), with both
 connections counted once per profile: the larger of the two directions' counts (a request row and its reply row,
 seen by the same ENIs); the two summaries below add the profiles' counts."""
@@ -154,17 +159,20 @@ def batches(run: FlowRun, sql: str, size: int = BATCH) -> Iterator[list[tuple[An
 
 
 def flow_rows(run: FlowRun) -> Iterator[FlowRow]:
-    """Every aggregated row of the run, streamed."""
+    """Every aggregated row of the run, streamed (`flow_rows` is built first if it is not yet)."""
+    run.aggregate()
     for chunk in batches(run, REPLAY_ROWS):
         for values in chunk:
             yield FlowRow.of(values)
 
 
-LOGGED = """
-SELECT DISTINCT r.eni FROM flow_rows r JOIN tighten_profiles p ON p.eni = r.eni
-WHERE action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND protocol IS NOT NULL AND peer_addr IS NOT NULL
+USAGE = f"""
+SELECT eni, action, direction, initiator, CASE WHEN {_USABLE_ROW} THEN 1 ELSE 0 END AS usable,
+       SUM(records) AS records
+FROM row_parts
+GROUP BY eni, action, direction, initiator, CASE WHEN {_USABLE_ROW} THEN 1 ELSE 0 END
 """
-"""The snapshot ENIs with at least one usable ACCEPTed row."""
+"""Records per ENI and what a proposal can make of them (usable, REJECTed, direction or initiator unknown)."""
 
 
 def profiles_view(pairs: list[tuple[str, str, str | None]]) -> str:
@@ -191,9 +199,22 @@ def needs(run: FlowRun, query: str) -> Iterator[list[tuple[Any, ...]]]:
     yield from batches(run, query)
 
 
-def logged(run: FlowRun) -> list[str]:
-    """The ENIs with usable ACCEPTed rows (after `register_profiles`)."""
-    return sorted(str(r[0]) for chunk in batches(run, LOGGED) for r in chunk)
+@dataclass(frozen=True)
+class Usage:
+    """One USAGE row: an ENI's records of one action, direction and initiator, usable by a proposal or not."""
+
+    eni: str
+    action: str | None
+    direction: str
+    initiator: str
+    usable: bool
+    records: int
+
+
+def usage(run: FlowRun) -> list[Usage]:
+    """What each ENI's records are to a proposal (a few rows per ENI)."""
+    return [Usage(str(e), a, str(d), str(i), bool(u), int(n or 0)) for chunk in batches(run, USAGE)
+            for e, a, d, i, u, n in chunk]
 
 
 def time_range(run: FlowRun) -> tuple[int | None, int | None]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vpclab.analysis import generalise
-from vpclab.analysis.flowrows import NACL_NEEDS, SG_NEEDS, FlowRow, logged, needs, register_profiles
+from vpclab.analysis.flowrows import NACL_NEEDS, SG_NEEDS, FlowRow, Usage, needs, register_profiles, usage
 from vpclab.analysis.gates import RowJudge
 from vpclab.flows.pipeline import FlowRun
 from vpclab.model.network import Host, Network
@@ -481,27 +481,27 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
 
 # ---- the whole run --------------------------------------------------------------------------------------------
 
-def _row_counts(run: FlowRun) -> dict[str, int]:
-    """Rows the proposal cannot use: REJECTed, direction unknown, initiator unknown (counted, never dropped)."""
-    got = run.engine.rows("SELECT action, direction, initiator, COUNT(*), SUM(records) FROM flow_rows "
-                          "GROUP BY action, direction, initiator")
-    out = {"rows": 0, "records": 0, "rejected_rows": 0, "direction_unknown_rows": 0, "initiator_unknown_rows": 0}
-    for action, direction, initiator, n, records in got:
-        out["rows"] += int(n)
-        out["records"] += int(records or 0)
-        if action != "ACCEPT":
-            out["rejected_rows"] += int(n)
-        elif direction not in ("ingress", "egress"):
-            out["direction_unknown_rows"] += int(n)
-        elif initiator == "unknown":
-            out["initiator_unknown_rows"] += int(n)
+def _record_counts(used: list[Usage]) -> dict[str, int]:
+    """Records the proposal cannot use: REJECTed, direction unknown, initiator unknown (counted, never dropped)."""
+    out = {"records": 0, "rejected_records": 0, "direction_unknown_records": 0, "initiator_unknown_records": 0}
+    for u in used:
+        out["records"] += u.records
+        if u.action != "ACCEPT":
+            out["rejected_records"] += u.records
+        elif u.direction not in ("ingress", "egress"):
+            out["direction_unknown_records"] += u.records
+        elif u.initiator == "unknown":
+            out["initiator_unknown_records"] += u.records
     return out
 
 
-def _unknown_enis(run: FlowRun, network: Network) -> dict[str, int]:
+def _unknown_enis(used: list[Usage], network: Network) -> dict[str, int]:
     """The ENIs of the logs the snapshot does not hold, with their records (their traffic cannot be used)."""
-    got = run.engine.rows("SELECT eni, SUM(records) FROM flow_rows GROUP BY eni")
-    return {e: int(n or 0) for e, n in sorted(got) if e not in network.hosts or network.hosts[e].internet}
+    out: dict[str, int] = defaultdict(int)
+    for u in used:
+        if u.eni not in network.hosts or network.hosts[u.eni].internet:
+            out[u.eni] += u.records
+    return dict(sorted(out.items()))
 
 
 def tighten(network: Network, run: FlowRun, options: TightenOptions | None = None, snapshot: str = "") -> TightenResult:
@@ -530,7 +530,9 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
         for nkey, need, proto, port, peer, unknown, flows, nbytes, last, cmin, cmax, replies in chunk:
             collector.add_nacl(stands_for[nkey], need, int(proto), str(port), peer, bool(unknown), int(flows or 0),
                                int(nbytes or 0), last, cmin, cmax, int(replies or 0))
-    for eni in logged(run):
+    records = usage(run)
+    profiled = {eni for eni, _g, _n in triples}
+    for eni in sorted({u.eni for u in records if u.usable and u.eni in profiled}):
         collector.logged[eni] += 1
     members = _members(network)
     touched = sorted({g for e in collector.logged for g in network.hosts[e].security_groups
@@ -540,11 +542,11 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
     used = {p.rule.peer.prefix_list for g in groups for p in g.ingress + g.egress
             if isinstance(p.rule.peer, PrefixListPeer)}
     prefix_lists = {pl.id: [str(c) for c in pl.cidrs] for pl in options.prefix_lists if pl.id in used}
-    counts = _row_counts(run)
+    counts = _record_counts(records)
     summary = {
-        "engine": run.engine.name, "records": run.summary.records, **counts, "needs": collector.count,
+        "engine": run.engine.name, **counts, "needs": collector.count,
         "enis_in_logs": run.summary.eni_count, "enis_tightened": len(collector.logged),
-        "enis_not_in_snapshot": _unknown_enis(run, network),
+        "enis_not_in_snapshot": _unknown_enis(records, network),
         "groups": len(groups),
         "rules_today": sum(len(network.security_groups[g.group].rules(d)) for g in groups for d in Direction),
         "rules_proposed": sum(len(g.ingress) + len(g.egress) for g in groups),

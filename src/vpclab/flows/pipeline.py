@@ -13,7 +13,7 @@ from vpclab.flows import sql
 from vpclab.flows.discover import Problem, Sources, discover
 from vpclab.flows.engines import Engine, EngineError, make_engine
 from vpclab.flows.fields import BY_NAME, BY_PARQUET, DEFAULT_FORMAT, format_version
-from vpclab.flows.summary import FlowSummary, build_summary
+from vpclab.flows.summary import FlowSummary, add_row_counts, build_summary
 
 EXAMPLES = 5
 """How many malformed lines are shown with file and line."""
@@ -38,14 +38,23 @@ class _Registered:
 
 @dataclass
 class FlowRun:
-    """An open reading of flow logs: the engine holds `conn`, `directed_totals` and `flow_rows`; close when done."""
+    """An open reading of flow logs: the engine holds `conn`, `directed_totals`, the view `row_parts` and, once
+    aggregated, `flow_rows`; close when done."""
 
     engine: Engine
     summary: FlowSummary
     options: sql.InferenceOptions = field(default_factory=sql.InferenceOptions)
 
+    def aggregate(self) -> None:
+        """Build `flow_rows` (once) and count its rows, initiators and directions into the summary."""
+        if self.summary.rows is not None:
+            return
+        self.engine.materialize("flow_rows", sql.ROWS)
+        add_row_counts(self.summary, sql.split_summary(self.engine.rows(sql.ROW_SUMMARY)))
+
     def rows(self) -> list[dict[str, Any]]:
         """The aggregate as dicts (ROW_COLUMNS), sorted; for tests and small inputs (it is fetched whole)."""
+        self.aggregate()
         got = self.engine.rows(f"SELECT {', '.join(sql.ROW_COLUMNS)} FROM flow_rows")
         return sorted((dict(zip(sql.ROW_COLUMNS, r)) for r in got), key=_row_key)
 
@@ -59,8 +68,9 @@ def _row_key(row: dict[str, Any]) -> tuple[str, ...]:
 
 def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple[str, ...] | None = None,
                options: sql.InferenceOptions | None = None,
-               known_addresses: list[tuple[str, str]] | None = None) -> FlowRun:
-    """Read `paths` (files or folders) and aggregate them; raises FlowInputError when nothing is usable."""
+               known_addresses: list[tuple[str, str]] | None = None, aggregate: bool = True) -> FlowRun:
+    """Read `paths` (files or folders) and, with `aggregate`, build `flow_rows` (else on first use: `tighten` reads
+    the connections' row parts and needs no aggregate); raises FlowInputError when nothing is usable."""
     options = options or sql.InferenceOptions()
     fields = fields or DEFAULT_FORMAT
     sources = discover(paths, fields)
@@ -86,19 +96,22 @@ def read_flows(paths: list[Path], engine: str | Engine = "duckdb", fields: tuple
             runner.view("local_addresses", sql.known_addresses([]))
             runner.view("known_addresses", sql.known_addresses([]))
         runner.view("per_record_row", sql.PER_RECORD_ROW)
-        runner.materialize("flow_rows", sql.ROWS)
+        runner.view("row_parts", sql.ROW_PARTS)
         answers = sql.split_summary(runner.rows(sql.SUMMARY))
         examples = [replace(p, file=sources.shown.get(p.file, p.file))
                     for p in _examples(runner, registered, answers["malformed"])]
         summary = build_summary(runner, sources, answers, examples)
+        if summary.usable:
+            run = FlowRun(runner, summary, options)
+            if aggregate:
+                run.aggregate()
+            return run
     except BaseException:
         runner.close()
         raise
-    if not summary.usable:
-        runner.close()
-        lines = [Problem(f, 0, f"{n} malformed line(s)") for f, n in summary.malformed_by_file.items()]
-        raise FlowInputError(summary.problems + lines + summary.examples)
-    return FlowRun(runner, summary, options)
+    runner.close()
+    lines = [Problem(f, 0, f"{n} malformed line(s)") for f, n in summary.malformed_by_file.items()]
+    raise FlowInputError(summary.problems + lines + summary.examples)
 
 
 def _register_all(engine: Engine, sources: Sources, fields: tuple[str, ...]) -> list[_Registered]:

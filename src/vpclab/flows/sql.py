@@ -472,29 +472,33 @@ FROM (
 """Each record row of `endpoints` with its row key (local/peer sides, initiator, ports or 'ephemeral') and
 `single`: its row key is shared by no other directed row of its connection (see ROWS)."""
 
+ROW_PARTS = f"""
+SELECT {_ROW_KEY}, packets, bytes, records, 1 AS connections, first_start AS first_seen, last_end AS last_seen,
+       client_port
+FROM per_record_row WHERE single
+UNION ALL
+SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records, 1 AS connections,
+       MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port
+FROM per_record_row WHERE NOT single
+GROUP BY {_ROW_KEY}, lo_addr, lo_port, hi_addr, hi_port
+"""
+"""Each connection's part of a row: its row key and counts, once per row key (one connection, one part). A
+connection's directed rows are deduplicated per row key by the GROUP BY, except where it has one directed row, or
+one on each side and srcaddr <> dstaddr in both (nearly all): two such rows never share a row key (same
+local_is_src: opposite initiators, or with none, opposite peers; different local_is_src: egress/unknown vs
+ingress), so each row is its own part. `tighten` sums its needs straight from these parts (a view)."""
+
 ROWS = f"""
 SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
        CAST(SUM(connections) AS BIGINT) AS connections, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
        MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max
-FROM (
-  SELECT {_ROW_KEY}, packets, bytes, records, 1 AS connections, first_start AS first_seen, last_end AS last_seen,
-         client_port
-  FROM per_record_row WHERE single
-  UNION ALL
-  SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records, 1 AS connections,
-         MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port
-  FROM per_record_row WHERE NOT single
-  GROUP BY {_ROW_KEY}, lo_addr, lo_port, hi_addr, hi_port
-) c
+FROM row_parts
 GROUP BY {_ROW_KEY}
 """
-"""Stage 4, the aggregate: one row per (ENI, direction, protocol, local address and port, peer address, peer port
-or 'ephemeral', action, initiator), with packets, bytes, records, connections, first/last seen and the client port
-range (so a NACL's stateless return rule can be judged on the row). A connection counts once per row: its directed
-rows are deduplicated per row key by an inner GROUP BY, except where it has one directed row, or one on each side
-and srcaddr <> dstaddr in both (nearly all): two such rows never share a row key (same local_is_src: opposite
-initiators, or with none, opposite peers; different local_is_src: egress/unknown vs ingress), so each row is its
-own connection."""
+"""Stage 4, the aggregate `flow_rows`: one row per (ENI, direction, protocol, local address and port, peer address,
+peer port or 'ephemeral', action, initiator), with packets, bytes, records, connections, first/last seen and the
+client port range (so a NACL's stateless return rule can be judged on the row). Built on first use
+(`FlowRun.aggregate`): the summary's row counts and `replay` read it, `tighten` does not."""
 
 ROW_COLUMNS = ("eni", "direction", "direction_evidence", "protocol", "local_addr", "local_port", "peer_addr",
                "peer_port", "action", "initiator", "initiator_evidence", "packets", "bytes", "records",
@@ -546,12 +550,20 @@ SUMMARY_PARTS: dict[str, tuple[int, str]] = {
 }
 """The summary's questions over the small materialised tables (never the files again): name -> (width, SELECT)."""
 
-SUMMARY = "\nUNION ALL\n".join(text for _width, text in SUMMARY_PARTS.values())
-"""All the questions in one query (one Spark job instead of eleven); rows are (q, k1, k2, n1, n2, n3)."""
+ROW_QUESTIONS = ("initiators", "directions", "rows")
+"""The questions over `flow_rows`, asked when it is built (`FlowRun.aggregate`)."""
+
+SUMMARY = "\nUNION ALL\n".join(text for name, (_width, text) in SUMMARY_PARTS.items() if name not in ROW_QUESTIONS)
+"""The questions over the records' totals in one query (one Spark job instead of eight); rows are (q, k1, k2, n1,
+n2, n3)."""
+
+ROW_SUMMARY = "\nUNION ALL\n".join(SUMMARY_PARTS[name][1] for name in ROW_QUESTIONS)
+"""The questions over `flow_rows`, the same way."""
 
 
 def split_summary(rows: list[tuple]) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
-    """The one query's rows back as each question's tuples (keys first, then counts, `width` values)."""
+    """SUMMARY's or ROW_SUMMARY's rows back as each question's tuples (keys first, then counts, `width` values);
+    a question not asked has none."""
     out: dict[str, list[tuple]] = {name: [] for name in SUMMARY_PARTS}  # type: ignore[type-arg]
     keys = {"kinds": 1, "malformed": 2, "actions": 2, "versions": 1, "enis": 1, "time": 0, "dashes": 1,
             "traffic": 0, "initiators": 2, "directions": 2, "rows": 0}

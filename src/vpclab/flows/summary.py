@@ -33,7 +33,7 @@ class FlowSummary:
     examples: list[Problem]
     initiators: list[tuple[str, str, int, int, int]]  # (initiator, evidence, rows, records, connections)
     directions: list[tuple[str, str, int]]  # (direction, evidence, records)
-    rows: int
+    rows: int | None  # None (and no initiators, directions) until `flow_rows` is built: FlowRun.aggregate
     malformed_by_field: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -91,7 +91,8 @@ def _label(value: Any) -> str:
 
 def build_summary(engine: Any, sources: Sources, answers: dict[str, list[tuple[Any, ...]]],
                   examples: list[Problem]) -> FlowSummary:
-    """Gather the engine's answers (a few dozen rows) into a FlowSummary, in a stable order."""
+    """Gather the engine's answers (a few dozen rows) into a FlowSummary, in a stable order (the row counts come
+    later: add_row_counts)."""
     kinds = {str(k): _int(n) for k, n in answers["kinds"]}
     dashes: dict[str, int] = {}
     for mask, n in answers["dashes"]:
@@ -127,7 +128,15 @@ def build_summary(engine: Any, sources: Sources, answers: dict[str, list[tuple[A
         malformed_by_file=dict(sorted(by_file.items())),
         malformed_by_field=dict(sorted(by_field.items())),
         examples=examples,
-        initiators=sorted((_label(i), _label(e), _int(r), _int(n), _int(c)) for i, e, r, n, c in answers["initiators"]),
-        directions=sorted((_label(d), _label(e), _int(n)) for d, e, n in answers["directions"]),
-        rows=_int(answers["rows"][0][0]) if answers["rows"] else 0,
+        initiators=[],
+        directions=[],
+        rows=None,
     )
+
+
+def add_row_counts(summary: FlowSummary, answers: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Fill in what ROW_SUMMARY counted over `flow_rows`: its rows, initiators by evidence, directions."""
+    summary.initiators = sorted((_label(i), _label(e), _int(r), _int(n), _int(c))
+                                for i, e, r, n, c in answers["initiators"])
+    summary.directions = sorted((_label(d), _label(e), _int(n)) for d, e, n in answers["directions"])
+    summary.rows = _int(answers["rows"][0][0]) if answers["rows"] else 0

@@ -119,7 +119,7 @@ def render(result: TightenResult) -> RenderableType:
     """Per group the diff (keep, add, remove with evidence), its warnings, then the NACL entries and a summary."""
     s = result.summary
     parts: list[RenderableType] = [Text(
-        f"{result.snapshot}: {s['records']:,} records → {s['rows']:,} rows; {s['enis_tightened']} ENIs in "
+        f"{result.snapshot}: {s['records']:,} records; {s['enis_tightened']} ENIs in "
         f"{s['groups']} groups tightened from {s['needs']:,} observed needs ({s['engine']})", style="bold")]
     for g in result.groups:
         parts.append(_diff_table(g))
@@ -135,9 +135,9 @@ def render(result: TightenResult) -> RenderableType:
                           "their traffic is not used", style="yellow"))
     parts.append(Text(
         f"rules today {s['rules_today']}, proposed {s['rules_proposed']}: add {s['add']}, remove {s['remove']}, "
-        f"keep {s['keep']}; NACL entries {s['nacl_entries']}. Not used: {s['rejected_rows']:,} REJECT rows, "
-        f"{s['direction_unknown_rows']:,} rows of unknown direction; initiator unknown: "
-        f"{s['initiator_unknown_rows']:,} rows ({'proposed both ways' if s['options']['unknown'] == 'propose' else 'skipped'})"
+        f"keep {s['keep']}; NACL entries {s['nacl_entries']}. Not used: {s['rejected_records']:,} REJECT records, "
+        f"{s['direction_unknown_records']:,} records of unknown direction; initiator unknown: "
+        f"{s['initiator_unknown_records']:,} records ({'proposed both ways' if s['options']['unknown'] == 'propose' else 'skipped'})"
         + (f"; {s['accepted_but_refused_by_model']} accepted needs the model refuses today (see vpclab replay)"
            if s["accepted_but_refused_by_model"] else "")
         + (f"; {s['nacl_replies_not_seen_accepted']} NACL reply entries not proposed (no accepted reply in the logs)"

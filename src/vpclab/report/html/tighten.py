@@ -14,14 +14,14 @@ CHANGE_ORDER = ("remove", "add", "keep")
 DIRECTIONS = ("ingress", "egress")
 
 #: summary key -> label, in the order the report lists them
-COUNTS = (("records", "flow-log records read"), ("rows", "aggregated rows"), ("needs", "observed needs"),
+COUNTS = (("records", "flow-log records of connections"), ("needs", "observed needs"),
           ("enis_in_logs", "ENIs in the logs"), ("enis_tightened", "ENIs tightened"), ("groups", "security groups"),
           ("rules_today", "rules today"), ("rules_proposed", "rules proposed"), ("add", "rules to add"),
           ("remove", "rules to remove"), ("keep", "rules kept"), ("nacl_entries", "NACL entries proposed"))
-NOT_USED = (("rejected_rows", "REJECT rows (a tightening only keeps what was accepted)"),
-            ("direction_unknown_rows", "rows whose direction is unknown"),
-            ("initiator_unknown_rows", "rows whose initiator is unknown"),
-            ("initiator_unknown_skipped", "rows of unknown initiator skipped (--unknown skip)"),
+NOT_USED = (("rejected_records", "REJECT records (a tightening only keeps what was accepted)"),
+            ("direction_unknown_records", "records whose direction is unknown"),
+            ("initiator_unknown_records", "records whose initiator is unknown"),
+            ("initiator_unknown_skipped", "needs of unknown initiator skipped (--unknown skip)"),
             ("accepted_but_refused_by_model", "accepted needs the model refuses today (see vpclab replay)"),
             ("nacl_replies_not_seen_accepted", "NACL reply entries not proposed (no accepted reply in the logs)"))
 OPTIONS = {"max_rules": "rules per group, direction and family (quota, §1.6)",
