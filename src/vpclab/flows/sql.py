@@ -183,23 +183,52 @@ def _uniform(side: str) -> str:
     return f"({side}_records = 0 OR ({side}_meta = {side}_meta_max AND {side}_meta < {_PLAIN_META}))"
 
 
+_KIND = 1 << 56
+"""A record without a connection is keyed by `kmeta`: its `meta` (below 2^56) plus its kind's code times this."""
+
+_KIND_CODES = (("malformed", 1), ("nodata", 2), ("skipdata", 3), ("no-address", 4))
+
+_KIND_OF = "CASE WHEN kmeta IS NULL THEN 'record' " + " ".join(
+    f"WHEN kmeta >= {code * _KIND} THEN '{kind}'" for kind, code in reversed(_KIND_CODES)) + " END"
+
+_SIDES = ["records", "packets", "bytes", "first", "last", "flags", "meta", "meta_max"]
+
 CONN = f"""
 SELECT g.*,
        kind = 'record' AND {_uniform('lo')} AND {_uniform('hi')}
          AND NOT (lo_records > 0 AND hi_records > 0 AND lo_addr = hi_addr) AS fast
 FROM (
-  SELECT kind, file, bad_field, eni, proto, lo_addr, lo_port, hi_addr, hi_port, kversion, kmeta,
-         {_side_aggregates('lo', 'fwd')}, {_side_aggregates('hi', 'NOT fwd')}
-  FROM (SELECT c.*, CASE WHEN kind <> 'record' THEN version END AS kversion,
-               CASE WHEN kind <> 'record' THEN meta END AS kmeta
-        FROM conn_input c) i
-  GROUP BY kind, file, bad_field, eni, proto, lo_addr, lo_port, hi_addr, hi_port, kversion, kmeta
+  SELECT {_KIND_OF} AS kind,
+         CASE WHEN kmeta < {2 * _KIND} THEN k_eni END AS file,
+         CASE WHEN kmeta < {2 * _KIND} THEN k_addr END AS bad_field,
+         CASE WHEN kmeta IS NULL OR kmeta >= {2 * _KIND} THEN k_eni END AS eni,
+         proto, CASE WHEN kmeta IS NULL THEN k_addr END AS lo_addr, CASE WHEN kmeta IS NULL THEN k_port END AS lo_port,
+         hi_addr, hi_port, CASE WHEN kmeta >= {2 * _KIND} THEN k_port END AS kversion,
+         CAST(kmeta & {_KIND - 1} AS BIGINT) AS kmeta,
+         {", ".join(f"{side}_{a}" for side in ("lo", "hi") for a in _SIDES)}
+  FROM (
+    SELECT k_eni, proto, k_addr, k_port, hi_addr, hi_port, kmeta,
+           {_side_aggregates('lo', 'fwd')}, {_side_aggregates('hi', 'NOT fwd')}
+    FROM (SELECT CASE WHEN kind = 'malformed' THEN file ELSE eni END AS k_eni,
+                 CASE WHEN kind = 'record' THEN proto END AS proto,
+                 CASE WHEN kind = 'record' THEN lo_addr WHEN kind = 'malformed' THEN bad_field END AS k_addr,
+                 CASE WHEN kind = 'record' THEN lo_port WHEN kind <> 'malformed' THEN version END AS k_port,
+                 CASE WHEN kind = 'record' THEN hi_addr END AS hi_addr,
+                 CASE WHEN kind = 'record' THEN hi_port END AS hi_port,
+                 CASE {" ".join(f"WHEN kind = '{kind}' THEN meta + {code * _KIND}" for kind, code in _KIND_CODES)}
+                 END AS kmeta,
+                 fwd, f_packets, f_bytes, f_start, f_end, f_tcp_flags, meta
+          FROM conn_input c) i
+    GROUP BY k_eni, proto, k_addr, k_port, hi_addr, hi_port, kmeta
+  ) f
 ) g
 """
 """Stage 1, the only full scan: records collapse straight to connections on one ENI, each side's counts side by
 side (the pairing of directions needs no second pass over millions of rows). A connection is `fast` where each side
 is one directed row (one `meta`, no NAT address, the ends differ): nearly all. Records without a connection
-(malformed, NODATA/SKIPDATA, one address missing) are keyed by their version and `meta` and counted on side lo."""
+(malformed, NODATA/SKIPDATA, one address missing) are counted on side lo, keyed in the same seven columns (fewer key
+columns hash faster): `kmeta` holds their kind and `meta`, a malformed line's file and field take the ENI's and
+address's places, the others' version the port's; the outer SELECT names them back."""
 
 MIXED = """
 SELECT eni, proto, lo_addr, lo_port, hi_addr, hi_port FROM conn WHERE kind = 'record' AND NOT fast
