@@ -146,11 +146,18 @@ class TightenResult:
 
 def _credit(peers: dict[str, Evidence], peer: str, flows: int, nbytes: int, last_seen: int | None,
             unknown: bool) -> None:
-    """Add a need's traffic to its peer's evidence (one peer counted once)."""
+    """Add a need's traffic to its peer's evidence (one peer counted once); Evidence.add inlined, as this runs once
+    per need and peer (hundreds of thousands of times on big logs)."""
     found = peers.get(peer)
     if found is None:
-        found = peers[peer] = Evidence(peers=1)
-    found.add(flows, nbytes, last_seen, unknown)
+        peers[peer] = Evidence(flows, nbytes, None if last_seen is None else int(last_seen), 1, unknown)
+        return
+    found.flows += flows
+    found.bytes += nbytes
+    if last_seen is not None and (found.last_seen is None or last_seen > found.last_seen):
+        found.last_seen = int(last_seen)
+    if unknown:
+        found.unknown_initiator = True
 
 
 def _request_row(host: Host, direction: str, protocol: int, port: str, peer: str) -> FlowRow:
@@ -265,11 +272,11 @@ class _Collector:
         else:
             server = back = ALL_PORTS
         wanted = self.nacl_wanted[nacl]
-        for direction, ports, why in ((there, server, "request"), (there.opposite, back, "reply")):
-            if why == "reply" and not replies:  # the logs show no accepted answer: opening one is no tightening
-                self.replies_unseen += 1
-                continue
-            _credit(wanted[direction][(protocol, ports, why)], peer, flows, nbytes, last_seen, unknown)
+        _credit(wanted[there][(protocol, server, "request")], peer, flows, nbytes, last_seen, unknown)
+        if replies:
+            _credit(wanted[there.opposite][(protocol, back, "reply")], peer, flows, nbytes, last_seen, unknown)
+        else:  # the logs show no accepted answer: opening one is no tightening
+            self.replies_unseen += 1
 
 
 # ---- a group's rules from its needs -------------------------------------------------------------------------
