@@ -151,3 +151,30 @@ def test_a_row_is_cut_where_a_nacl_entry_changes_the_decision() -> None:
     assert [(v.ports, v.allowed) for v in verdicts] == [((33000, 40000), True), ((40001, 50000), False)]
     assert [g.component for g in verdicts[1].blockers] == ["nacl"]
     assert Direction.EGRESS == verdicts[1].blockers[0].direction
+
+
+def test_peers_are_judged_alike_only_within_one_compiled_address_interval() -> None:
+    """The judge remembers a verdict per peer *class* (the engine's compiled address intervals of the ENI's groups
+    and of its NACL), not per peer: peers on either side of a rule's CIDR edge (§1.1) or of a NACL entry's (§3.1)
+    get their own verdicts, and a peer inside an interval already asked gets that interval's verdict."""
+    from vpclab.analysis.flowrows import FlowRow
+
+    acl = NetworkAcl("acl-e", (NaclEntry.make(100, "deny", "-1", "203.0.113.64/26"),
+                               NaclEntry.make(200, "allow", "-1", "0.0.0.0/0")),
+                     (NaclEntry.make(100, "allow", "-1", "0.0.0.0/0"),))
+    network = Network.build(Vpc(ipaddress.IPv4Network("10.0.0.0/16")),
+                            [Subnet("pub", ipaddress.IPv4Network("10.0.1.0/24"), nacl="acl-e", public=True)],
+                            [Host(ENI, ipaddress.IPv4Address(PRIVATE), "pub", ("sg-e",), ipaddress.IPv4Address(PUBLIC))],
+                            [SecurityGroup("sg-e", (SgRule.make("tcp", 443, cidr="203.0.113.0/25"),), ())], [acl])
+    judge = RowJudge(network)
+
+    def allowed(peer: str) -> tuple[bool, tuple[str, ...]]:
+        row = FlowRow(ENI, "ingress", 6, PRIVATE, "443", peer, "ephemeral", "ACCEPT", "peer", "tcp-flags", 1, 60, 1, 1,
+                      0, 1, 40000, 40000)
+        (verdict,) = judge_row(row, judge).today
+        return verdict.allowed, tuple(g.component for g in verdict.blockers)
+
+    expected = {"203.0.113.5": (True, ()), "203.0.113.70": (False, ("nacl",)), "203.0.113.200": (False, ("sg",)),
+                "203.0.113.6": (True, ()), "203.0.113.127": (False, ("nacl",)), "203.0.113.128": (False, ("sg",)),
+                "198.51.100.1": (False, ("sg",)), "203.0.113.63": (True, ())}
+    assert {peer: allowed(peer) for peer in expected} == expected

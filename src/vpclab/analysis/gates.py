@@ -23,6 +23,9 @@ from vpclab.model.rules import Direction
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 
+Profile = tuple[tuple[str, ...], str | None]
+"""An ENI's security groups and subnet: all a decision at it depends on besides the packet."""
+
 
 @dataclass(frozen=True, slots=True)
 class GateVerdict:
@@ -82,10 +85,13 @@ class RowJudge:
         self.network = network
         self.engine = engine or Engine(network)
         self._breaks: dict[tuple[str, int], tuple[int, ...]] = {}
-        self._profiles: dict[str, tuple[object, ...]] = {}
+        self._profiles: dict[str, Profile] = {}
         self._memo: dict[tuple[object, ...], GateVerdict] = {}
+        self._bounds: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self._inside: dict[tuple[str, str], bool] = {}
+        self._addresses: dict[str, tuple[int, int]] = {}  # peer text -> (family, integer value)
 
-    def _profile(self, eni: str) -> tuple[object, ...]:
+    def _profile(self, eni: str) -> Profile:
         """What a decision at this ENI depends on besides the packet: its groups and its subnet."""
         found = self._profiles.get(eni)
         if found is None:
@@ -99,13 +105,53 @@ class RowJudge:
 
     def same_subnet(self, eni: str, address: str) -> bool:
         """True when `address` is inside the ENI's subnet: no NACL is evaluated (aws-semantics.md §3.3)."""
-        host = self.network.hosts[eni]
-        if host.subnet is None:
+        return self._in_subnet(self.network.hosts[eni].subnet, address)
+
+    def _in_subnet(self, name: str | None, address: str) -> bool:
+        if name is None:
             return False
-        subnet = self.network.subnets[host.subnet]
-        ip = generalise.parse(address)
-        cidr = subnet.cidr if ip.version == 4 else subnet.ipv6_cidr
-        return cidr is not None and ip in cidr
+        key = (name, address)
+        found = self._inside.get(key)
+        if found is None:
+            subnet = self.network.subnets[name]
+            ip = generalise.parse(address)
+            cidr = subnet.cidr if ip.version == 4 else subnet.ipv6_cidr
+            found = cidr is not None and ip in cidr
+            if len(self._inside) >= 1 << 20:
+                self._inside.clear()
+            self._inside[key] = found
+        return found
+
+    def _peer_class(self, row: FlowRow, profile: Profile) -> tuple[int, ...]:
+        """Which of the engine's compiled address intervals the peer falls in, for the ENI's groups both ways and its
+        subnet's NACL in the row's direction: peers of one class get the same decisions at every gate `_judge`
+        asks (the engine's own fact, Engine.sg_address_bounds / nacl_address_bounds)."""
+        peer = row.peer_addr or ""
+        address = self._addresses.get(peer)
+        if address is None:
+            ip = generalise.parse(peer)
+            address = (ip.version, int(ip))
+            if len(self._addresses) >= 1 << 20:
+                self._addresses.clear()
+            self._addresses[peer] = address
+        version, value = address
+        proto = row.protocol or 0
+        subnet = profile[1]
+        out = [version]
+        for direction in (INGRESS, EGRESS):
+            key = (profile, direction, version, proto)
+            bounds = self._bounds.get(key)
+            if bounds is None:
+                bounds = self._bounds[key] = self.engine.sg_address_bounds(row.eni, direction, version, proto)
+            out.append(bisect.bisect_right(bounds, value))
+        if subnet is not None:
+            direction = EGRESS if row.direction == "egress" else INGRESS
+            key = (subnet, direction, version, proto)
+            bounds = self._bounds.get(key)
+            if bounds is None:
+                bounds = self._bounds[key] = self.engine.nacl_address_bounds(subnet, direction, version, proto)
+            out.append(bisect.bisect_right(bounds, value))
+        return tuple(out)
 
     def breakpoints(self, eni: str, protocol: int) -> tuple[int, ...]:
         """Ports where a decision on this ENI can change: every port bound of its groups' rules and its NACL's
@@ -143,15 +189,17 @@ class RowJudge:
     def judge(self, row: FlowRow, span: tuple[int, int] | None) -> GateVerdict:
         """The row's verdict for client ports `span` (its first port stands for all of them).
 
-        Remembered per (ENI profile, direction, protocol, ports, peer, request or reply, the span between this
-        network's breakpoints): the same question at another ENI of the same groups and subnet has the same answer
-        (the verdict's gate decisions then name the first ENI asked)."""
+        Remembered per (ENI profile, direction, protocol, ports, the peer's address class, request or reply, the
+        span between this network's breakpoints, peer inside the subnet): the same question at another ENI of the
+        same groups and subnet, or from another peer of the same class, has the same answer (the verdict's gate
+        decisions then carry the first packet asked)."""
         client = span[0] if span is not None else 0
         request = is_request(row)
         where = bisect.bisect_right(self.breakpoints(row.eni, row.protocol or 0), client) if span is not None else -1
-        key = (self._profile(row.eni), row.direction, row.protocol, row.local_port if row.local_port != "ephemeral"
-               else None, row.peer_addr, row.peer_port if row.peer_port != "ephemeral" else None, request, where,
-               self.same_subnet(row.eni, row.peer_addr or ""))
+        profile = self._profile(row.eni)
+        key = (profile, row.direction, row.protocol, row.local_port if row.local_port != "ephemeral" else None,
+               self._peer_class(row, profile), row.peer_port if row.peer_port != "ephemeral" else None, request,
+               where, self._in_subnet(profile[1], row.peer_addr or ""))
         known = self._memo.get(key)
         if known is not None:
             return GateVerdict(known.allowed, span, known.sg, known.blockers, known.admitting, known.untracked)

@@ -213,6 +213,11 @@ class Engine:
         eni = self._enis.get(host)
         return eni.policy(direction).index.address_bounds(version, proto) if eni is not None else (0,)
 
+    def nacl_address_bounds(self, subnet: str, direction: Direction, version: int, proto: int) -> tuple[int, ...]:
+        """Where a subnet's NACL decision in `direction` can change along the peer's address (the starts of its
+        compiled entries' address intervals): peers in one interval meet the same entry for any port."""
+        return self.nacl_policy(subnet, direction).index.address_bounds(version, proto)
+
     def nacl_gate(self, subnet: str, direction: Direction, p: Packet) -> GateDecision:
         """One subnet's NACL decision on `p` in `direction`, the one `decide` makes at that gate."""
         return self._nacl_gate(subnet, direction, p)
