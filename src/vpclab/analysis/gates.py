@@ -122,28 +122,34 @@ class RowJudge:
             self._inside[key] = found
         return found
 
-    def _peer_class(self, row: FlowRow, profile: Profile) -> tuple[int, ...]:
-        """Which of the engine's compiled address intervals the peer falls in, for the ENI's groups both ways and its
-        subnet's NACL in the row's direction: peers of one class get the same decisions at every gate `_judge`
-        asks (the engine's own fact, Engine.sg_address_bounds / nacl_address_bounds)."""
-        peer = row.peer_addr or ""
-        address = self._addresses.get(peer)
-        if address is None:
-            ip = generalise.parse(peer)
-            address = (ip.version, int(ip))
+    def address(self, text: str) -> tuple[int, int]:
+        """An address's family and integer value (parsed once per address)."""
+        found = self._addresses.get(text)
+        if found is None:
+            ip = generalise.parse(text)
+            found = (ip.version, int(ip))
             if len(self._addresses) >= 1 << 20:
                 self._addresses.clear()
-            self._addresses[peer] = address
-        version, value = address
+            self._addresses[text] = found
+        return found
+
+    def sg_interval(self, eni: str, direction: Direction, version: int, value: int, proto: int) -> int:
+        """Which of the engine's compiled address intervals of the ENI's groups in `direction` an address falls in:
+        addresses of one interval get the same rule decision for any port (Engine.sg_address_bounds)."""
+        key = (self._profile(eni)[0], direction, version, proto)
+        bounds = self._bounds.get(key)
+        if bounds is None:
+            bounds = self._bounds[key] = self.engine.sg_address_bounds(eni, direction, version, proto)
+        return bisect.bisect_right(bounds, value)
+
+    def _peer_class(self, row: FlowRow, profile: Profile) -> tuple[int, ...]:
+        """The peer's intervals for the ENI's groups both ways and its subnet's NACL in the row's direction: peers of
+        one class get the same decisions at every gate `_judge` asks (Engine.nacl_address_bounds for the NACL)."""
+        version, value = self.address(row.peer_addr or "")
         proto = row.protocol or 0
+        out = [version, self.sg_interval(row.eni, INGRESS, version, value, proto),
+               self.sg_interval(row.eni, EGRESS, version, value, proto)]
         subnet = profile[1]
-        out = [version]
-        for direction in (INGRESS, EGRESS):
-            key = (profile, direction, version, proto)
-            bounds = self._bounds.get(key)
-            if bounds is None:
-                bounds = self._bounds[key] = self.engine.sg_address_bounds(row.eni, direction, version, proto)
-            out.append(bisect.bisect_right(bounds, value))
         if subnet is not None:
             direction = EGRESS if row.direction == "egress" else INGRESS
             key = (subnet, direction, version, proto)

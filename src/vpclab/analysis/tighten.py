@@ -11,7 +11,6 @@ Every choice is a field of TightenOptions and a T-rule in docs/assumptions.md.
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -198,19 +197,13 @@ class _Collector:
         self.replies_unseen = 0
         self.count = 0
         self._admitted: dict[tuple[object, ...], Any] = {}  # (groups, direction, proto, port, interval) -> (owner, its credit) or None
-        self._bounds: dict[tuple[object, ...], tuple[int, ...]] = {}
         self._inside: dict[tuple[str, str], bool] = {}  # (subnet, peer) -> the peer is in that subnet
         self._ranges: dict[tuple[int, str], PortRange] = {}  # (protocol, port) -> the server's port range
 
     def _interval(self, host: Host, direction: Direction, protocol: int, peer: str) -> tuple[int, int]:
         """The peer's address interval in the host's compiled SG policy (peers in one are judged alike)."""
-        ip = generalise.parse(peer)
-        key = (host.security_groups, direction, ip.version, protocol)
-        bounds = self._bounds.get(key)
-        if bounds is None:
-            bounds = self._bounds[key] = self.judge.engine.sg_address_bounds(host.name, direction, ip.version,
-                                                                              protocol)
-        return ip.version, bisect.bisect_right(bounds, int(ip))
+        version, value = self.judge.address(peer)
+        return version, self.judge.sg_interval(host.name, direction, version, value, protocol)
 
     def add(self, host: Host, need: str, protocol: int, port: str, peer: str, unknown: bool, flows: int,
             nbytes: int, last_seen: int | None) -> None:
