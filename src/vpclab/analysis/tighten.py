@@ -145,18 +145,13 @@ class TightenResult:
 
 def _credit(peers: dict[str, Evidence], peer: str, flows: int, nbytes: int, last_seen: int | None,
             unknown: bool) -> None:
-    """Add a need's traffic to its peer's evidence (one peer counted once); Evidence.add inlined, as this runs once
-    per need and peer (hundreds of thousands of times on big logs)."""
+    """Add a need's traffic to its peer's evidence (one peer counted once; a new peer's evidence made whole at once,
+    as this runs once per need and peer)."""
     found = peers.get(peer)
     if found is None:
         peers[peer] = Evidence(flows, nbytes, None if last_seen is None else int(last_seen), 1, unknown)
-        return
-    found.flows += flows
-    found.bytes += nbytes
-    if last_seen is not None and (found.last_seen is None or last_seen > found.last_seen):
-        found.last_seen = int(last_seen)
-    if unknown:
-        found.unknown_initiator = True
+    else:
+        found.add(flows, nbytes, last_seen, unknown)
 
 
 def _request_row(host: Host, direction: str, protocol: int, port: str, peer: str) -> FlowRow:
