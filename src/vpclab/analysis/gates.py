@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Any
 
 from vpclab.analysis import generalise
 from vpclab.analysis.flowrows import FlowRow
@@ -25,6 +26,16 @@ INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 
 Profile = tuple[tuple[str, ...], str | None]
 """An ENI's security groups and subnet: all a decision at it depends on besides the packet."""
+
+
+MEMO_SIZE = 1 << 20
+"""Entries a RowJudge cache holds before it starts again (memory stays bounded on any input)."""
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= MEMO_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +128,7 @@ class RowJudge:
             ip = generalise.parse(address)
             cidr = subnet.cidr if ip.version == 4 else subnet.ipv6_cidr
             found = cidr is not None and ip in cidr
-            if len(self._inside) >= 1 << 20:
-                self._inside.clear()
-            self._inside[key] = found
+            _remember(self._inside, key, found)
         return found
 
     def address(self, text: str) -> tuple[int, int]:
@@ -128,9 +137,7 @@ class RowJudge:
         if found is None:
             ip = generalise.parse(text)
             found = (ip.version, int(ip))
-            if len(self._addresses) >= 1 << 20:
-                self._addresses.clear()
-            self._addresses[text] = found
+            _remember(self._addresses, text, found)
         return found
 
     def sg_interval(self, eni: str, direction: Direction, version: int, value: int, proto: int) -> int:
@@ -210,9 +217,7 @@ class RowJudge:
         if known is not None:
             return GateVerdict(known.allowed, span, known.sg, known.blockers, known.admitting, known.untracked)
         verdict = self._judge(row, span, client, request)
-        if len(self._memo) >= 1 << 20:
-            self._memo.clear()
-        self._memo[key] = verdict
+        _remember(self._memo, key, verdict)
         return verdict
 
     def _judge(self, row: FlowRow, span: tuple[int, int] | None, client: int, request: bool) -> GateVerdict:
