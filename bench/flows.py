@@ -38,20 +38,25 @@ def peak_mib():
 FLOOR = PEAK + """
 import json, sys, time
 import duckdb
-folder = sys.argv[1]
-names = sys.argv[2].split()
-columns = "{" + ", ".join(f"'{n.replace('-', '_')}': 'VARCHAR'" for n in names) + "}"
 start = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
-rows = con.execute(
-    f"SELECT COUNT(*), SUM(n) FROM (SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action, "
-    f"COUNT(*) AS n FROM read_csv('{folder}/**/*.log.gz', auto_detect = false, delim = ' ', header = true, "
-    f"quote = '', escape = '', columns = {columns}, compression = 'auto') "
-    f"GROUP BY interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action)").fetchall()
+rows = con.execute(f"SELECT COUNT(*), SUM(n) FROM ({sys.argv[1]})").fetchall()
 print(json.dumps({"seconds": time.perf_counter() - start, "groups": rows[0][0], "records": int(rows[0][1]),
                   "peak_mib": peak_mib()}))
 """
+"""The floor, run in a child process with `floor_query`'s text as its argument."""
+
+
+def floor_query(folder: str, fields: str = FORMAT) -> str:
+    """The floor's query: read_csv of the files' text, grouped by the 5-tuple, ENI and action, a count per group
+    (no check, no cast; `fields` is the files' header)."""
+    columns = "{" + ", ".join(f"'{n.replace('-', '_')}': 'VARCHAR'" for n in fields.split()) + "}"
+    return (f"SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action, COUNT(*) AS n "
+            f"FROM read_csv('{folder}/**/*.log.gz', auto_detect = false, delim = ' ', header = true, quote = '', "
+            f"escape = '', columns = {columns}, compression = 'auto') "
+            f"GROUP BY interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action")
+
 
 VPCLAB = PEAK + """
 import json, sys, time
@@ -93,7 +98,7 @@ def run(quick: bool, records: int | None = None, rounds: int | None = None, spar
         size = sum(p.stat().st_size for p in logs.rglob("*.log.gz"))
         floor, ours = [], []
         for _ in range(rounds):
-            floor.append(_child(FLOOR, str(logs), FORMAT))
+            floor.append(_child(FLOOR, floor_query(str(logs))))
             ours.append(_child(VPCLAB, str(logs), "duckdb", str(ROOT / "src")))
         result: dict = {"records": generated["records"], "files": generated["files"], "gzip_mib": size / 2**20,
                         "generate_s": generate_s, "rounds": rounds, "floor": floor, "vpclab": ours}

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.flowgen import FORMAT, write_flows
+from bench.flowgen import write_flows
+from bench.flows import floor_query
 from bench.tighten import write_snapshot
 
 PROFILED = ("conn", "tighten_needs")
@@ -59,15 +60,10 @@ def floor(logs: Path, work: Path) -> tuple[float, list[tuple[int, str, float, in
     """bench.flows' floor query (read 7 text columns, GROUP BY them), materialised, profiled."""
     import duckdb
 
-    columns = "{" + ", ".join(f"'{n.replace('-', '_')}': 'VARCHAR'" for n in FORMAT.split()) + "}"
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    sql = (f"CREATE TEMP TABLE floor AS SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action, "
-           f"COUNT(*) AS n FROM read_csv('{logs}/**/*.log.gz', auto_detect = false, delim = ' ', header = true, "
-           f"quote = '', escape = '', columns = {columns}, compression = 'auto') "
-           f"GROUP BY interface_id, srcaddr, dstaddr, srcport, dstport, protocol, action")
     try:
-        return _profiled(con, sql, work / "floor.json")
+        return _profiled(con, f"CREATE TEMP TABLE floor AS {floor_query(str(logs))}", work / "floor.json")
     finally:
         con.close()
 

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.flowgen import FORMAT, fleet, write_flows
-from bench.flows import FLOOR, PEAK
+from bench.flowgen import fleet, write_flows
+from bench.flows import FLOOR, PEAK, floor_query
 from bench.flows import _child as flows_child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def run(quick: bool, records: int | None = None, rounds: int | None = None, spar
         proposal = work / "proposal.json"
         floor, ours = [], []
         for i in range(rounds):
-            floor.append(_child(FLOOR, str(logs), FORMAT))
+            floor.append(_child(FLOOR, floor_query(str(logs))))
             extra = [str(proposal)] if i == 0 else []
             ours.append(_child(TIGHTEN, str(logs), str(snapshot), "duckdb", str(ROOT / "src"), *extra))
         result: dict = {"records": generated["records"], "files": generated["files"], "gzip_mib": size / 2**20,
