@@ -507,6 +507,22 @@ def test_status_gates_the_value_checks_and_integers_must_be_canonical(tmp_path: 
     run.close()
 
 
+
+def test_integer_fields_read_alone_are_null_where_dash_not_an_error(tmp_path: Path) -> None:
+    """§5.6: `-` is no value. The `records` view's integers read on their own (as a new question over them would) are
+    NULL there and where malformed: DuckDB 2.0.1 pushes a bare TRY_CAST of a text column into read_csv as a typed
+    read, which fails on '-' instead; the view's casts are written so that it cannot."""
+    ok = _v2("10.0.0.5", "10.0.9.9", 40000, 22)
+    nodata = "2 123456789010 eni-aaaa - - - - - - - 1431280876 1431280934 - NODATA"
+    lines = [ok, nodata, ok.replace(" 40000 22 ", " 4x000 22 ")]
+    run = read_flows([_write(tmp_path / "g.log", lines, " ".join(DEFAULT_FORMAT))])
+    try:
+        assert run.engine.rows("SELECT COUNT(*), COUNT(f_srcport), SUM(f_srcport), SUM(f_packets) FROM records") \
+            == [(3, 1, 40000, 2)]
+        assert run.engine.rows("SELECT COUNT(f_dstport), SUM(f_bytes) FROM records") == [(2, 200)]
+    finally:
+        run.close()
+
 # --- the one-scan path against the exact path ----------------------------------------------------------------------
 
 def _every_connection_exact(monkeypatch: pytest.MonkeyPatch) -> None:

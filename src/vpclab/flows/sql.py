@@ -79,7 +79,9 @@ def normalise(source: SourceView, keep_raw: bool = False) -> str:
         if field.name in position:
             i = position[field.name]
             if field.sql_type != "STRING":
-                casts.append(f"TRY_CAST(c{i} AS {field.sql_type}) AS t{i}")
+                # NULLIF keeps the cast out of DuckDB's reader: a bare TRY_CAST of a column read alone is pushed
+                # into read_csv as a typed read, which fails on '-' (DuckDB 2.0.1) instead of giving NULL
+                casts.append(f"TRY_CAST(NULLIF(c{i}, '-') AS {field.sql_type}) AS t{i}")
             out.append(f"{_value(field, i)} AS {field.column}")
             bad = _bad(field, i)
             if bad and field.name != "log-status":
