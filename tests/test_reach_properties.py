@@ -183,6 +183,21 @@ def test_matrix_separates_enis_a_narrow_cidr_tells_apart() -> None:
     assert m.cell("h1", "h2").reachable and not m.cell("h3", "h2").reachable
 
 
+def test_matrix_keeps_apart_enis_listing_the_same_groups_in_another_order() -> None:
+    """A blocker names an ENI's groups in its own order ("sg g1, g3"): ENIs with the same groups in another order
+    get their own class, so every cell says what pairwise reach says (a case hypothesis found)."""
+    outside_only = {"ingress": [{"proto": "tcp", "ports": 22, "cidr": "203.0.113.0/24"}]}
+    network = build({"g1": outside_only, "g3": outside_only},
+                    {"h1": {"subnet": "a", "ip": "10.0.1.10", "security_groups": ["g1", "g3"]},
+                     "h2": {"subnet": "a", "ip": "10.0.1.20", "security_groups": ["g3", "g1"]},
+                     "h3": {"subnet": "b", "ip": "10.0.2.30", "security_groups": ["g1", "g3"]}},
+                    subnets={"a": {"cidr": "10.0.1.0/24"}, "b": {"cidr": "10.0.2.0/24"}}, vpc="10.0.0.0/16")
+    m = matrix(network, TCP, 80)
+    assert {(a, b): cell for a, b, cell in m.pairs()} == pairwise(network, TCP, 80)
+    assert m.class_of["h1"] != m.class_of["h2"]
+    assert "g3, g1" in str(m.cell("h3", "h2").blockers) and "g1, g3" in str(m.cell("h2", "h1").blockers)
+
+
 def test_matrix_merges_enis_nothing_tells_apart() -> None:
     network = build({"g1": {"ingress": [{"proto": "tcp", "ports": 22, "sg": "g1"}]}},
                     {f"h{i}": {"subnet": "a", "ip": f"10.0.1.{10 + i}", "security_groups": ["g1"]} for i in range(5)},

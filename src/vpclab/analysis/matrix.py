@@ -2,7 +2,7 @@
 classes instead of once per pair of ENIs.
 
 Two ENIs are equivalent when nothing on any path can tell them apart: the same subnet (so the same route table,
-NACL and VPC), the same set of groups (so the same rules *and* the same membership in every group a rule
+NACL and VPC), the same groups in the same order (so the same rules *and* the same membership in every group a rule
 references), the same address role (a public IP or not), the same ephemeral port range, and the same answer to
 every CIDR that could split their subnet (a rule, prefix list, NACL entry or route narrower than the subnet that
 holds one but not the other). Then swapping one for the other changes no gate's decision, so the answer for a
@@ -109,8 +109,10 @@ def signature(host: Host, cuts: list[tuple[int, int, int]]) -> Signature:
     addresses = [(a.version, int(a)) for a in (host.ip, host.ipv6) if a is not None]
     inside = frozenset(i for i, (v, a, b) in enumerate(cuts) for version, x in addresses if v == version
                        and a <= x <= b)
-    return (host.subnet, frozenset(host.security_groups), host.public_ip is not None, host.ephemeral_ports,
-            host.ipv6 is not None, inside)
+    # the groups in the ENI's own order: a blocker names them in that order ("sg g1, g3"), so an ENI listing
+    # the same groups in another order is another class (else its cells would carry a member's wording)
+    return (host.subnet, tuple(dict.fromkeys(host.security_groups)), host.public_ip is not None,
+            host.ephemeral_ports, host.ipv6 is not None, inside)
 
 
 def classes(network: Network, enis: list[str] | None = None) -> tuple[EniClass, ...]:
