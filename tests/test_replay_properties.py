@@ -10,6 +10,7 @@ For every record, the verdict of the row (and client-port span) it was aggregate
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from pathlib import Path
 
@@ -178,3 +179,23 @@ def test_peers_are_judged_alike_only_within_one_compiled_address_interval() -> N
                 "203.0.113.6": (True, ()), "203.0.113.127": (False, ("nacl",)), "203.0.113.128": (False, ("sg",)),
                 "198.51.100.1": (False, ("sg",)), "203.0.113.63": (True, ())}
     assert {peer: allowed(peer) for peer in expected} == expected
+
+
+@SETTINGS
+@given(network=networks(), peers=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20),
+       direction=st.sampled_from(("ingress", "egress")), proto=st.sampled_from((6, 17, 1)))
+def test_a_peer_class_is_found_by_one_lookup_as_by_each_compiled_interval(network: Network, peers, direction,  # type: ignore[no-untyped-def]
+                                                                        proto) -> None:
+    """The judge finds a peer's class (§1.1, §3.1: the compiled address intervals of the ENI's groups both ways and of
+    its NACL in the row's direction) with one bisect over their union: the same class as each interval list's own."""
+    from vpclab.analysis.flowrows import FlowRow
+
+    judge, engine = RowJudge(network), Engine(network)
+    way = Direction.EGRESS if direction == "egress" else Direction.INGRESS
+    for value in (*peers, 0, 2**32 - 1):
+        peer = str(ipaddress.IPv4Address(value))
+        row = FlowRow(ENI, direction, proto, PRIVATE, "443", peer, "ephemeral", "ACCEPT", "peer", "tcp-flags", 1, 60, 1,
+                      1, 0, 1, 40000, 40000)
+        expected = (4, *(bisect.bisect_right(engine.sg_address_bounds(ENI, d, 4, proto), value) for d in Direction),
+                    bisect.bisect_right(engine.nacl_address_bounds("pub", way, 4, proto), value))
+        assert judge._peer_class(row, (("sg-e",), "pub")) == expected

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vpclab.flows.pipeline import FlowRun
 
@@ -79,9 +79,10 @@ ORDER BY nkey, need, protocol, port, peer_addr, unknown_initiator
 seen and the connections whose answer the logs show ACCEPTed (`replies`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlowRow:
-    """One aggregated row of `flow_rows` (REPLAY_COLUMNS): what one ENI saw one way, with its counts."""
+class FlowRow(NamedTuple):
+    """One aggregated row of `flow_rows` (REPLAY_COLUMNS): what one ENI saw one way, with its counts (a named tuple:
+    replay makes one per distinct row, millions at scale, and a tuple is built several times faster than a frozen
+    dataclass)."""
 
     eni: str
     direction: str  # ingress | egress | unknown
@@ -108,7 +109,7 @@ class FlowRow:
         for i in (10, 11, 12, 13):
             v[i] = int(v[i] or 0)
         v[2] = None if v[2] is None else int(v[2])
-        return cls(*v)
+        return cls._make(v)
 
     def describe(self) -> str:
         """`eni-1 egress tcp 10.0.1.5:ephemeral → 52.1.2.3:443 ACCEPT (initiator local, tcp-flags)`."""

@@ -10,8 +10,7 @@ outside the ENI's subnet, the subnet's NACL (stateless, §3.3). Every decision i
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vpclab.analysis import generalise
 from vpclab.analysis.flowrows import FlowRow
@@ -38,9 +37,9 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     cache[key] = value
 
 
-@dataclass(frozen=True, slots=True)
-class GateVerdict:
-    """One config's answer for a row over one client-port span: allowed, how the SG admitted it, what refused it."""
+class GateVerdict(NamedTuple):
+    """One config's answer for a row over one client-port span: allowed, how the SG admitted it, what refused it (a
+    named tuple: replay makes one per row and configuration, millions at scale)."""
 
     allowed: bool
     ports: tuple[int, int] | None  # the client ports this answer holds for (None: the row has no client port)
@@ -101,6 +100,7 @@ class RowJudge:
         self._bounds: dict[tuple[object, ...], tuple[int, ...]] = {}
         self._inside: dict[tuple[str, str], bool] = {}
         self._addresses: dict[str, tuple[int, int]] = {}  # peer text -> (family, integer value)
+        self._class_maps: dict[tuple[object, ...], tuple[tuple[int, ...], list[tuple[int, ...]]]] = {}
 
     def _profile(self, eni: str) -> Profile:
         """What a decision at this ENI depends on besides the packet: its groups and its subnet."""
@@ -143,28 +143,44 @@ class RowJudge:
     def sg_interval(self, eni: str, direction: Direction, version: int, value: int, proto: int) -> int:
         """Which of the engine's compiled address intervals of the ENI's groups in `direction` an address falls in:
         addresses of one interval get the same rule decision for any port (Engine.sg_address_bounds)."""
+        return bisect.bisect_right(self._sg_bounds(eni, direction, version, proto), value)
+
+    def _sg_bounds(self, eni: str, direction: Direction, version: int, proto: int) -> tuple[int, ...]:
         key = (self._profile(eni)[0], direction, version, proto)
         bounds = self._bounds.get(key)
         if bounds is None:
             bounds = self._bounds[key] = self.engine.sg_address_bounds(eni, direction, version, proto)
-        return bisect.bisect_right(bounds, value)
+        return bounds
+
+    def _class_map(self, row: FlowRow, profile: Profile, version: int) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+        """The union of the address bounds `_peer_class` depends on (the ENI's groups both ways, its subnet's NACL in
+        the row's direction) and each union interval's class, so a peer's class takes one bisect."""
+        proto = row.protocol or 0
+        key = (profile, row.direction, version, proto)
+        found = self._class_maps.get(key)
+        if found is None:
+            lists = [self._sg_bounds(row.eni, INGRESS, version, proto), self._sg_bounds(row.eni, EGRESS, version, proto)]
+            subnet = profile[1]
+            if subnet is not None:
+                direction = EGRESS if row.direction == "egress" else INGRESS
+                nkey = (subnet, direction, version, proto)
+                bounds = self._bounds.get(nkey)
+                if bounds is None:
+                    bounds = self._bounds[nkey] = self.engine.nacl_address_bounds(subnet, direction, version, proto)
+                lists.append(bounds)
+            union = tuple(sorted({b for bounds in lists for b in bounds}))
+            # below the first bound every list's index is 0; from union[i - 1] up to union[i], that of union[i - 1]
+            classes = [(version, *(0 for _ in lists))]
+            classes += [(version, *(bisect.bisect_right(bounds, b) for bounds in lists)) for b in union]
+            found = self._class_maps[key] = (union, classes)
+        return found
 
     def _peer_class(self, row: FlowRow, profile: Profile) -> tuple[int, ...]:
         """The peer's intervals for the ENI's groups both ways and its subnet's NACL in the row's direction: peers of
         one class get the same decisions at every gate `_judge` asks (Engine.nacl_address_bounds for the NACL)."""
         version, value = self.address(row.peer_addr or "")
-        proto = row.protocol or 0
-        out = [version, self.sg_interval(row.eni, INGRESS, version, value, proto),
-               self.sg_interval(row.eni, EGRESS, version, value, proto)]
-        subnet = profile[1]
-        if subnet is not None:
-            direction = EGRESS if row.direction == "egress" else INGRESS
-            key = (subnet, direction, version, proto)
-            bounds = self._bounds.get(key)
-            if bounds is None:
-                bounds = self._bounds[key] = self.engine.nacl_address_bounds(subnet, direction, version, proto)
-            out.append(bisect.bisect_right(bounds, value))
-        return tuple(out)
+        union, classes = self._class_map(row, profile, version)
+        return classes[bisect.bisect_right(union, value)]
 
     def breakpoints(self, eni: str, protocol: int) -> tuple[int, ...]:
         """Ports where a decision on this ENI can change: every port bound of its groups' rules and its NACL's
@@ -191,6 +207,8 @@ class RowJudge:
         if "ephemeral" not in (row.local_port, row.peer_port) or row.client_min is None or row.client_max is None:
             return [None]
         lo, hi = int(row.client_min), int(row.client_max)
+        if lo == hi:  # one client port (nearly every row): no cut can fall inside
+            return [(lo, hi)]
         cuts = sorted({b for b in (*self.breakpoints(row.eni, row.protocol or 0), *extra) if lo < b <= hi})
         out, start = [], lo
         for cut in cuts:
@@ -215,6 +233,8 @@ class RowJudge:
                where, self._in_subnet(profile[1], row.peer_addr or ""))
         known = self._memo.get(key)
         if known is not None:
+            if known.ports == span:
+                return known
             return GateVerdict(known.allowed, span, known.sg, known.blockers, known.admitting, known.untracked)
         verdict = self._judge(row, span, client, request)
         _remember(self._memo, key, verdict)

@@ -114,10 +114,11 @@ def replay(network: Network, run: FlowRun, proposal: Network | None = None, prop
         judged = judge_row(row, today, other_row)
         counts["judged"] += 1
         counts["judged_records"] += row.records
-        counts["allowed_today" if judged.today_allowed else "blocked_today"] += 1
-        if row.action == "REJECT" and judged.today_allowed:
+        allowed = judged.today_allowed
+        counts["allowed_today" if allowed else "blocked_today"] += 1
+        if row.action == "REJECT" and allowed:
             result.fidelity.append(("log-reject-model-allows", judged))
-        elif row.action == "ACCEPT" and not judged.today_allowed:
+        elif row.action == "ACCEPT" and not allowed:
             result.fidelity.append(("log-accept-model-blocks", judged))
         if judged.proposal is not None and row.action == "ACCEPT" and judged.blocked_by_proposal():
             result.broken.append(judged)

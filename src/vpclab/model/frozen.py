@@ -21,6 +21,13 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def __getitem__(self, key: K) -> V:
         return self._data[key]
 
+    def get(self, key: K, default: V | None = None) -> V | None:  # type: ignore[override]
+        """The dict's own `get` (Mapping's goes through __getitem__ and an exception: hot in replay's row loop)."""
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
     def __iter__(self) -> Iterator[K]:
         return iter(self._data)
 
