@@ -159,7 +159,7 @@ class RowJudge:
         key = (profile, row.direction, version, proto)
         found = self._class_maps.get(key)
         if found is None:
-            lists = [self._sg_bounds(row.eni, INGRESS, version, proto), self._sg_bounds(row.eni, EGRESS, version, proto)]
+            lists = [self._sg_bounds(row.eni, d, version, proto) for d in (INGRESS, EGRESS)]
             subnet = profile[1]
             if subnet is not None:
                 direction = EGRESS if row.direction == "egress" else INGRESS
