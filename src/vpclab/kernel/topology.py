@@ -39,6 +39,7 @@ ROUTER_SYSCTLS = {
     "net.bridge.bridge-nf-call-ip6tables": 0,
     "net.bridge.bridge-nf-call-arptables": 0,
     "net.ipv4.icmp_echo_ignore_all": 1,             # the VPC router's address is not a host
+    "net.ipv6.icmp.echo_ignore_all": 1,
     "net.ipv4.conf.all.rp_filter": 0,               # hairpin packets come back from the IGW with public sources
     "net.ipv6.conf.all.disable_ipv6": 1,
 }
@@ -99,6 +100,7 @@ def eni_sysctls(host: Host) -> dict[str, object]:
 def host_sysctls(host: Host) -> dict[str, object]:
     return {
         "net.ipv4.icmp_echo_ignore_all": int(host.icmp_echo_ignore),
+        "net.ipv6.icmp.echo_ignore_all": int(host.icmp_echo_ignore),  # IPv4's knob leaves ICMPv6 echo answered
         "net.ipv4.ip_local_port_range": f"{host.ephemeral_ports.first} {host.ephemeral_ports.last}",
         "net.ipv6.conf.all.disable_ipv6": 1,
     }
