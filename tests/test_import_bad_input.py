@@ -221,6 +221,36 @@ def test_a_terraform_nacl_rule_numbered_0_exits_2_at_its_address(tmp_path: Path)
                                "rule)")]
 
 
+@pytest.mark.parametrize("where, value, message", [
+    ("from_port", "abc", "ports: port 'abc' is not valid: expected a number 0-65535 or a range FROM-TO"),
+    ("to_port", "https", "ports: port 'https' is not valid: expected a number 0-65535 or a range FROM-TO"),
+])
+def test_a_terraform_port_that_is_no_number_exits_2_at_its_address(tmp_path: Path, where: str, value: str,
+                                                                   message: str):
+    """§9.5: from_port/to_port are numbers; text that is none is reported at the group's address, no traceback."""
+    def change(resources: dict[str, dict[str, Any]]) -> None:
+        resources['module.app["web"].aws_security_group.this']["values"]["ingress"][0][where] = value
+
+    result = vpclab("import", terraform(tmp_path, change))
+    assert result.returncode == 2
+    assert errors(result) == [f'state.json: module.app["web"].aws_security_group.this: security_groups.sg-5a0e0001'
+                              f".ingress[1].{message}"]
+
+
+def test_a_terraform_nacl_rule_number_that_is_no_number_exits_2_at_its_address(tmp_path: Path):
+    """§9.5: aws_network_acl_rule.rule_number is a number."""
+    def change(resources: dict[str, dict[str, Any]]) -> None:
+        resources["aws_network_acl_rule.deny_bench"]["values"]["rule_number"] = "ninety"
+        acl = resources["module.network.aws_network_acl.private"]["values"]
+        acl["ingress"] = [e for e in acl["ingress"] if e["rule_no"] != 90]
+
+    result = vpclab("import", terraform(tmp_path, change))
+    assert result.returncode == 2
+    [line] = errors(result)
+    assert line.startswith("state.json: aws_network_acl_rule.deny_bench: nacls.acl-5a0e0001.ingress[4].rule: ")
+    assert "'ninety'" in line or "ninety" in line
+
+
 def test_a_terraform_route_to_an_unknown_target_is_a_warning_exit_0(tmp_path: Path):
     """§9.5-9.6 (targets classified by id prefix, whatever key holds them); assumptions.md I7."""
     def change(resources: dict[str, dict[str, Any]]) -> None:

@@ -25,8 +25,8 @@ def sg_match(protocol: Any, from_port: Any, to_port: Any) -> dict[str, Any]:
     if proto in ("tcp", "udp") and from_port is not None and to_port is not None:
         match["ports"] = ports(from_port, to_port)
     elif proto in ("icmp", "icmpv6") and from_port is not None:
-        kind = int(from_port)
-        match["icmp"] = {"type": kind, "code": -1 if kind == -1 or to_port is None else int(to_port)}
+        kind = number(from_port)
+        match["icmp"] = {"type": kind, "code": -1 if kind == -1 or to_port is None else number(to_port)}
     return match
 
 
@@ -55,23 +55,35 @@ def nacl_protocol(value: Any) -> int | str:
     return PROTOCOL_NUMBERS.get(text, text)
 
 
-def nacl_entry(number: Any, action: Any, protocol: Any, cidr: Any, from_port: Any, to_port: Any,
+def nacl_entry(rule_no: Any, action: Any, protocol: Any, cidr: Any, from_port: Any, to_port: Any,
                icmp_type: Any, icmp_code: Any) -> dict[str, Any]:
     """A NACL entry: ports for TCP and UDP only, ICMP type and code (an unset one is 0, as the provider sends
     it: §9.6), nothing for the others."""
     proto = nacl_protocol(protocol)
-    entry: dict[str, Any] = {"rule": int(number), "action": str(action).lower(), "proto": proto, "cidr": cidr}
+    entry: dict[str, Any] = {"rule": number(rule_no), "action": str(action).lower(), "proto": proto, "cidr": cidr}
     if proto in (6, 17) and from_port is not None and to_port is not None:
         entry["ports"] = ports(from_port, to_port)
     elif proto in (1, 58):
-        entry["icmp"] = {"type": int(icmp_type or 0), "code": int(icmp_code or 0)}
+        entry["icmp"] = {"type": number(icmp_type or 0), "code": number(icmp_code or 0)}
     return entry
 
 
 def ports(first: Any, last: Any) -> int | str:
-    """One port as a number, a range as `FROM-TO`."""
-    low, high = int(first), int(last)
+    """One port as a number, a range as `FROM-TO` (a value that is no number is passed on as written, for the
+    document's check to report with the resource's address)."""
+    low, high = number(first), number(last)
     return low if low == high else f"{low}-{high}"
+
+
+def number(value: Any) -> Any:
+    """An integer attribute as an int (`22`, `"22"`, `"-1"`); anything else unchanged, so that the network
+    document's validation rejects it with the resource's address instead of a crash here."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() and text.count("-") <= 1 and not text.endswith("-") else value
 
 
 def _strings(values: Any) -> list[str]:
