@@ -113,6 +113,10 @@ REFUSED = {  # a value AWS refuses: the file, how to spoil it, the one line that
         "NetworkAcls.json", lambda d: d["NetworkAcls"][1]["Entries"][2].update(RuleNumber=0),
         ("NetworkAcls.json: $.NetworkAcls[1].Entries[2]: nacls.acl-5a0e0001.ingress[1].rule: rule number 0 is out of "
          "range: expected 1-32766 (32767 and above are reserved for the * rule)")),
+    "NACL entry 40000": (  # §3.1, §6.3: only 32767/32768 denies are the `*` rules AWS adds; 40000 was dropped unsaid
+        "NetworkAcls.json", lambda d: d["NetworkAcls"][1]["Entries"][2].update(RuleNumber=40000),
+        ("NetworkAcls.json: $.NetworkAcls[1].Entries[2]: nacls.acl-5a0e0001.ingress[1].rule: rule number 40000 is out "
+         "of range: expected 1-32766 (32767 and above are reserved for the * rule)")),
 }
 
 

@@ -10,7 +10,8 @@ from vpclab.errors import Origin
 from vpclab.load.aws.records import Record, present
 from vpclab.load.document import Document
 
-#: RuleNumber of the `*` deny entries (IPv4 32767, IPv6 32768): AWS adds them, so the document leaves them out.
+#: RuleNumber of the `*` deny entries (IPv4 32767, IPv6 32768): AWS adds them, so the document leaves them out
+#: (those two numbers only, and only as denies: 40000 is an error, not a `*` entry).
 STAR = 32767
 #: The peers of an IpPermission: list key, value key, document key.
 PEERS = (("IpRanges", "CidrIp", "cidr"), ("Ipv6Ranges", "CidrIpv6", "cidr"),
@@ -25,8 +26,8 @@ def read_nacls(doc: Document, nacls: list[Record]) -> None:
                        "egress": [], **acl.common()}, acl.origin)
         for entry in acl.children("Entries"):
             number, egress = entry.data.get("RuleNumber"), entry.data.get("Egress")
-            if isinstance(number, int) and number >= STAR:
-                continue
+            if number in (STAR, STAR + 1) and entry.data.get("RuleAction") == "deny":
+                continue  # any other number out of 1-32766 goes on, for the document's check to refuse at its path
             cidr = entry.text("CidrBlock") or entry.text("Ipv6CidrBlock")
             if not isinstance(egress, bool) or cidr is None:
                 doc.warn(entry.origin, "NACL entry without Egress or CIDR: skipped")
