@@ -120,6 +120,16 @@ def test_an_untracked_flow_is_cut_at_once(tmp_path: Path) -> None:
     proposal = _without(flowsynth.tighten_json(made.snapshot, [made.logs]), "sg-web", "ingress", "22")
     result = _replay(made.snapshot, [made.logs], proposal)
     assert result.survivors and all(not s.tracked and s.until is None for s in result.survivors)
+    from rich.console import Console
+
+    from vpclab.report.replay import render
+
+    console = Console(record=True, width=240)
+    console.print(render(result))
+    text = console.export_text()
+    assert f"0 tracked keep passing while active, {len(result.survivors)} untracked are cut at once" in text
+    rows = [line for line in text.splitlines() if "cut at once (untracked)" in line]
+    assert len(rows) == min(len(result.survivors), 20) and not any("432000" in line for line in rows)
 
 
 def test_logs_that_disagree_with_the_model_are_fidelity_findings(tmp_path: Path) -> None:
@@ -252,7 +262,7 @@ def test_replay_renderers_name_what_breaks_and_what_survives(tmp_path: Path) -> 
     console = Console(record=True, width=240)
     console.print(render(result))
     text = console.export_text()
-    assert "blocks 4 row(s)" in text and "tracked connections a revocation would not cut" in text
+    assert "blocks 4 row(s)" in text and "2 tracked keep passing while active, 0 untracked" in text
     assert survivor["survives_until"] in text
 
 

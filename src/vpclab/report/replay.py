@@ -100,14 +100,16 @@ def render(result: ReplayResult) -> RenderableType:
             parts.append(Text(f"the proposal ({result.proposal_kind} {result.proposal}) blocks nothing the logs show "
                               "ACCEPTed", style="bold green"))
     if result.survivors:
-        table = Table(title="tracked connections a revocation would not cut (aws-semantics.md §2.4)",
-                      title_justify="left")
-        for column in ("connection", "duration", "last seen", "survives idle until", "timeout"):
+        tracked = sum(1 for s in result.survivors if s.tracked)
+        parts.append(Text(f"broken connections open today (aws-semantics.md §2.4): {tracked} tracked keep passing "
+                          f"while active, {len(result.survivors) - tracked} untracked are cut at once", style="bold"))
+        table = Table(title_justify="left")
+        for column in ("connection", "duration", "last seen", "keeps passing until", "idle timeout"):
             table.add_column(column)
         for s in result.survivors[:SHOWN]:
             table.add_row(_row_text(s.row), f"{(s.row.last_seen or 0) - (s.row.first_seen or 0)} s",
                           iso(s.row.last_seen) or "-", iso(s.until) if s.tracked else "cut at once (untracked)",
-                          f"{s.timeout} s")
+                          f"{s.timeout} s" if s.tracked else "-")
         parts.append(table)
     by_kind: dict[str, list[Judged]] = {}
     for kind, j in result.fidelity:
