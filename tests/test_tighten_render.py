@@ -152,6 +152,41 @@ def test_tighten_bad_input_exits_2_with_a_located_message(tmp_path: Path) -> Non
     assert done.returncode == 2 and f"{bad_snapshot}:" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_flow_path_that_does_not_exist_exits_2_before_anything_is_read(tmp_path: Path) -> None:
+    """A typo in one of several paths must not give a summary or a proposal without that traffic (exit 2, the path
+    named), whereas an unreadable file among readable ones is counted and reported (issue 11: exit 2 only when
+    nothing is usable)."""
+    made = flowsynth.write(tmp_path / "ok", 24)
+    nope = tmp_path / "typo"
+    for args in (["flows", "summary", str(made.logs), str(nope)],
+                 ["tighten", str(made.snapshot), "--flows", str(made.logs), str(nope)],
+                 ["replay", str(made.snapshot), "--flows", str(nope), str(made.logs)]):
+        done = vpclab(*args)
+        assert done.returncode == 2 and done.stdout == "", (args, done.stdout)
+        assert f"{nope}: no such file or folder (expected a flow-log file or folder)" in done.stderr, args
+        assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_file_among_readable_ones_is_named_in_every_output(tmp_path: Path) -> None:
+    """A truncated gzip next to good logs: exit 0, and the summary, the proposal and the replay say which file their
+    figures leave out (JSON `unreadable_files`, a warning in the text)."""
+    made = flowsynth.write(tmp_path / "ok", 25)
+    whole = next(made.logs.rglob("*.log.gz")).read_bytes()
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    summary = vpclab("flows", "summary", str(made.logs), str(cut), "--json")
+    assert summary.returncode == 0 and json.loads(summary.stdout)["unreadable_files"] == [str(cut)]
+    assert "1 file(s) could not be read" in vpclab("flows", "summary", str(made.logs), str(cut)).stdout
+    proposal = vpclab("tighten", str(made.snapshot), "--flows", str(made.logs), str(cut), "--format", "json")
+    assert proposal.returncode == 0 and json.loads(proposal.stdout)["summary"]["unreadable_files"] == [str(cut)]
+    text = " ".join(vpclab("tighten", str(made.snapshot), "--flows", str(made.logs), str(cut)).stdout.split())
+    assert f"1 flow-log file(s) could not be read ({cut}): their traffic is not in this proposal" in text
+    replayed = vpclab("replay", str(made.snapshot), "--flows", str(made.logs), str(cut), "--json")
+    assert replayed.returncode == 0 and json.loads(replayed.stdout)["unreadable_files"] == [str(cut)]
+    clean = vpclab("tighten", str(made.snapshot), "--flows", str(made.logs), "--format", "json")
+    assert json.loads(clean.stdout)["summary"]["unreadable_files"] == []
+
+
 def test_several_flow_paths_after_one_flag(tmp_path: Path) -> None:
     """`--flows A B` (the contract's FLOWS...): both folders are read."""
     made = flowsynth.write(tmp_path, 23, files=2)

@@ -47,6 +47,7 @@ def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | No
             aggregate: bool = True) -> tuple[Any, Any]:
     """The snapshot and the opened flow run (directions settled by the snapshot's ENI addresses; `aggregate`: build
     `flow_rows` now, which tighten does not read)."""
+    from vpclab.flows.discover import missing
     from vpclab.flows.fields import parse_format
     from vpclab.flows.pipeline import FlowInputError, read_flows
     from vpclab.load.snapshot import load_snapshot
@@ -57,6 +58,8 @@ def _inputs(snapshot: Path, flows: list[Path], engine: str, log_format: str | No
         fields = parse_format(log_format) if log_format else None
     except ValueError as error:
         raise _fail([f"--log-format: {error}"]) from None
+    if missing(flows):
+        raise _fail([f"--flows {p}" for p in missing(flows)])
     try:
         snap = load_snapshot(snapshot)
     except InputError as error:

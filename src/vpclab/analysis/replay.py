@@ -60,6 +60,7 @@ class ReplayResult:
     unknown_enis: dict[str, int] = field(default_factory=dict)  # ENI -> records
     counts: dict[str, int] = field(default_factory=dict)
     time_range: tuple[int | None, int | None] = (None, None)
+    unreadable: list[str] = field(default_factory=list)  # flow-log files none of whose records could be read
 
     @property
     def breaks(self) -> bool:
@@ -92,7 +93,8 @@ def replay(network: Network, run: FlowRun, proposal: Network | None = None, prop
     """Judge every aggregated row of `run` on `network` (and on `proposal`)."""
     today = RowJudge(network)
     other = RowJudge(proposal) if proposal is not None else None
-    result = ReplayResult(snapshot, proposal_kind, proposal_path, time_range=run.summary.time_range)
+    result = ReplayResult(snapshot, proposal_kind, proposal_path, time_range=run.summary.time_range,
+                          unreadable=run.summary.unreadable)
     counts: dict[str, int] = defaultdict(int)
     unknown: dict[str, int] = defaultdict(int)
     for row in flow_rows(run):
@@ -127,6 +129,7 @@ def replay(network: Network, run: FlowRun, proposal: Network | None = None, prop
                 result.survivors.append(survivor)
     for eni, records in sorted(unknown.items()):
         result.unknown_enis[eni] = records
+    counts["malformed_lines"] = run.summary.malformed
     counts["fidelity"] = len(result.fidelity)
     counts["broken"] = len(result.broken)
     result.counts = dict(counts)

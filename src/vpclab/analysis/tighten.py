@@ -539,7 +539,8 @@ def tighten(network: Network, run: FlowRun, options: TightenOptions | None = Non
     prefix_lists = {pl.id: [str(c) for c in pl.cidrs] for pl in options.prefix_lists if pl.id in used}
     counts = _record_counts(records)
     summary = {
-        "engine": run.engine.name, **counts, "needs": collector.count,
+        "engine": run.engine.name, **counts, "malformed_lines": run.summary.malformed,
+        "unreadable_files": run.summary.unreadable, "needs": collector.count,
         "enis_in_logs": run.summary.eni_count, "enis_tightened": len(collector.logged),
         "enis_not_in_snapshot": _unknown_enis(records, network),
         "groups": len(groups),

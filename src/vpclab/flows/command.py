@@ -1,5 +1,6 @@
-"""`vpclab flows summary`: read, summarise, print; exit 2 only when nothing is usable, 3 when the engine cannot
-run (cli.py only registers it)."""
+"""`vpclab flows summary`: read, summarise, print; exit 2 when a given path does not exist or nothing is usable
+(an unreadable or malformed file among usable ones is reported, exit 0), 3 when the engine cannot run (cli.py only
+registers it)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def summary(flows: list[Path] = typer.Argument(..., help="Flow-log files or fold
                                                            "(default: the v2 default format)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Time range, ENIs, records by action and version, initiators by evidence, NODATA/SKIPDATA, malformed lines."""
+    from vpclab.flows.discover import missing
     from vpclab.flows.engines import EngineError
     from vpclab.flows.pipeline import FlowInputError, read_flows
     from vpclab.report.flows import render
@@ -39,6 +41,10 @@ def summary(flows: list[Path] = typer.Argument(..., help="Flow-log files or fold
     except ValueError as error:
         typer.echo(f"--format: {error}", err=True)
         raise typer.Exit(2) from None
+    for problem in missing(flows):
+        typer.echo(str(problem), err=True)
+    if missing(flows):
+        raise typer.Exit(2)
     try:
         run = read_flows(flows, engine=engine, fields=fields)
     except FlowInputError as error:

@@ -88,13 +88,22 @@ def _head(path: Path) -> tuple[bytes, str | None]:
         return b"", f"cannot be read: {error} (expected a gzip or plain-text flow-log file)"
 
 
+MISSING = "no such file or folder (expected a flow-log file or folder)"
+
+
+def missing(paths: list[Path]) -> list[Problem]:
+    """The given paths that do not exist: the commands refuse them (exit 2) before reading anything, as a typo in
+    one path would otherwise leave its traffic out of a summary or a proposal unnoticed."""
+    return [Problem(str(path), 0, MISSING, True) for path in paths if not path.exists()]
+
+
 def discover(paths: list[Path], default_fields: tuple[str, ...]) -> Sources:
     """Classify every file under `paths`; text files without a header use `default_fields`."""
     sources = Sources()
     groups: dict[tuple[tuple[str, ...], bool, tuple[int, ...]], TextGroup] = {}
     for given in paths:
         if not given.exists():
-            sources.problems.append(Problem(str(given), 0, "no such file or folder", True))
+            sources.problems.append(Problem(str(given), 0, MISSING, True))
             continue
         files, skipped = _walk(given)
         sources.skipped.extend(skipped)

@@ -42,6 +42,11 @@ class FlowSummary:
         return sum(n for k, n in self.kinds.items() if k != "malformed")
 
     @property
+    def unreadable(self) -> list[str]:
+        """The files none of whose records could be read (a truncated gzip, a broken Parquet file, …)."""
+        return [p.file for p in self.problems if p.fatal_for_file]
+
+    @property
     def malformed(self) -> int:
         return self.kinds.get("malformed", 0)
 
@@ -57,6 +62,7 @@ class FlowSummary:
             "engine": self.engine,
             "files": len(self.files),
             "skipped_files": self.skipped,
+            "unreadable_files": self.unreadable,
             "records": self.records,
             "kinds": dict(sorted(self.kinds.items())),
             "nodata": self.kinds.get("nodata", 0),

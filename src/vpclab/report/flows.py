@@ -24,6 +24,7 @@ def render(summary: FlowSummary) -> RenderableType:
     k = summary.kinds
     parts: list[RenderableType] = [
         Text(f"{len(summary.files)} file(s), {summary.records:,} record(s) read with {summary.engine}"
+             + (f"; {len(summary.unreadable)} file(s) could not be read (below)" if summary.unreadable else "")
              + (f"; {len(summary.skipped)} file(s) skipped by name" if summary.skipped else ""), style="bold"),
         Text(f"time range  {iso(first)} → {iso(last)}"),
         Text(f"records     {k.get('record', 0):,} with addresses, {k.get('no-address', 0):,} without, "
@@ -59,6 +60,6 @@ def render(summary: FlowSummary) -> RenderableType:
                           + (f", first {len(summary.examples)}:" if summary.examples else ""), style="yellow"))
         parts.extend(Text(f"  {p}", style="yellow") for p in summary.examples)
     for problem in summary.problems:
-        parts.append(Text(f"{'error' if problem.fatal_for_file else 'warning'}: {problem}",
+        parts.append(Text(f"{'unreadable' if problem.fatal_for_file else 'warning'}: {problem}",
                           style="red" if problem.fatal_for_file else "yellow"))
     return Group(*parts)

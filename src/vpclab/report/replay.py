@@ -11,6 +11,7 @@ from rich.text import Text
 from vpclab.analysis.flowrows import FlowRow, iso, proto_text
 from vpclab.analysis.gates import GateVerdict
 from vpclab.analysis.replay import Judged, ReplayResult, Survivor, gate_facts
+from vpclab.report.tighten import left_out
 
 SHOWN = 20
 """How many findings of each kind the text shows (JSON holds them all)."""
@@ -60,7 +61,8 @@ def to_dict(result: ReplayResult) -> dict[str, Any]:
             "broken": [judged_dict(j) for j in result.broken],
             "fidelity": [{"kind": kind, **judged_dict(j)} for kind, j in result.fidelity],
             "tracked_survivors": [survivor_dict(s) for s in result.survivors],
-            "enis_not_in_snapshot": result.unknown_enis, "counts": result.counts}
+            "enis_not_in_snapshot": result.unknown_enis, "unreadable_files": result.unreadable,
+            "counts": result.counts}
 
 
 def _blockers(verdicts: list[GateVerdict]) -> str:
@@ -86,6 +88,7 @@ def render(result: ReplayResult) -> RenderableType:
         f"{result.snapshot}: {c.get('rows', 0):,} rows ({c.get('records', 0):,} records), {c.get('judged', 0):,} "
         f"judged by the engine: {c.get('allowed_today', 0):,} allowed today, {c.get('blocked_today', 0):,} refused",
         style="bold")]
+    parts.extend(left_out(result.unreadable, c.get("malformed_lines", 0), "this replay"))
     if result.proposal_kind != "none":
         if result.broken:
             table = Table(title=f"the proposal ({result.proposal_kind} {result.proposal}) blocks {len(result.broken)} "

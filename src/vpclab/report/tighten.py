@@ -115,12 +115,26 @@ def _nacl_table(n: NaclPlan) -> Table:
     return table
 
 
+def left_out(unreadable: list[str], malformed: int, what: str) -> list[Text]:
+    """The input `what` was made without: files that could not be read, malformed lines (both counted, exit 0)."""
+    lines = []
+    if unreadable:
+        names = ", ".join(unreadable[:3]) + (" …" if len(unreadable) > 3 else "")
+        lines.append(Text(f"warning: {len(unreadable)} flow-log file(s) could not be read ({names}): their traffic is "
+                          f"not in {what}", style="bold yellow"))
+    if malformed:
+        lines.append(Text(f"warning: {malformed:,} malformed line(s) are not in {what} (see the warnings above)",
+                          style="yellow"))
+    return lines
+
+
 def render(result: TightenResult) -> RenderableType:
     """Per group the diff (keep, add, remove with evidence), its warnings, then the NACL entries and a summary."""
     s = result.summary
     parts: list[RenderableType] = [Text(
         f"{result.snapshot}: {s['records']:,} records; {s['enis_tightened']} ENIs in "
         f"{s['groups']} groups tightened from {s['needs']:,} observed needs ({s['engine']})", style="bold")]
+    parts.extend(left_out(s.get("unreadable_files", []), s.get("malformed_lines", 0), "this proposal"))
     for g in result.groups:
         parts.append(_diff_table(g))
         for warning in g.warnings:
