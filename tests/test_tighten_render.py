@@ -106,7 +106,40 @@ def test_cli_authorizes_first_then_revokes(result) -> None:  # type: ignore[no-u
             (perm,) = json.loads(words[words.index("--ip-permissions") + 1])
             assert perm["IpProtocol"] and sum(k in perm for k in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs",
                                                                  "PrefixListIds")) == 1
-    assert verbs.count("create-network-acl-entry") == sum(len(n.ingress) + len(n.egress) for n in result.nacls)
+    assert verbs.count("create-network-acl-entry") + verbs.count("replace-network-acl-entry") == sum(
+        len(n.ingress) + len(n.egress) for n in result.nacls)
+
+
+def test_cli_nacl_script_runs_on_todays_numbers_and_ends_with_the_proposal(result) -> None:  # type: ignore[no-untyped-def]
+    """aws-semantics.md §3.1: a NACL's entries are unique per direction and number, so `create` on a number in use
+    fails (EntryAlreadyExists) and `replace` needs one in use. Played on each NACL's numbers today, the script never
+    does either and leaves exactly the proposed numbers; new numbers come before replacements, deletions last."""
+    numbers = {(n.nacl, d): set(n.numbers_today(d)) for n in result.nacls for d in ("ingress", "egress")}
+    assert any(numbers.values()) and any(
+        numbers[(n.nacl, str(p.direction))] & {p.rule.number} for n in result.nacls for p in [*n.ingress, *n.egress])
+    order: dict[tuple[str, str], list[str]] = {}
+    for line in iac.cli(result).splitlines():
+        words = shlex.split(line)
+        if not line.startswith("aws ") or "network-acl-entry" not in words[2]:
+            continue
+        verb = words[2].split("-")[0]
+        key = (words[words.index("--network-acl-id") + 1], "egress" if "--egress" in words else "ingress")
+        number = int(words[words.index("--rule-number") + 1])
+        held = numbers[key]
+        if verb == "create":
+            assert number not in held, line
+            held.add(number)
+        elif verb == "replace":
+            assert number in held, line
+        else:
+            assert verb == "delete" and number in held, line
+            held.remove(number)
+        order.setdefault(key, []).append(verb)
+    for n in result.nacls:
+        for d, proposed in (("ingress", n.ingress), ("egress", n.egress)):
+            assert numbers[(n.nacl, d)] == {p.rule.number for p in proposed}
+            verbs = order.get((n.nacl, d), [])
+            assert verbs == sorted(verbs, key=("create", "replace", "delete").index)
 
 
 def test_json_and_text_say_the_same(result) -> None:  # type: ignore[no-untyped-def]

@@ -128,6 +128,10 @@ class NaclPlan:
     ingress: list[Proposed]
     egress: list[Proposed]
     warnings: list[str]
+    today: dict[str, list[int]] = field(default_factory=dict)  # direction -> the numbers of its entries today
+
+    def numbers_today(self, direction: Direction) -> list[int]:
+        return self.today.get(str(direction), [])
 
 
 @dataclass
@@ -436,6 +440,8 @@ def _client_range(host: Host | None, observed: tuple[int | None, int | None], op
 
 
 def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan]:
+    """Per NACL its proposed entries, numbered from `nacl_first` by `nacl_step` per direction, and the numbers of
+    its entries today (what the command scripts replace or delete)."""
     wanted, subnets = collector.nacl_wanted, collector.nacl_subnets
     plans = []
     for nacl in sorted(wanted):
@@ -470,7 +476,9 @@ def _nacl_plans(collector: _Collector, options: TightenOptions) -> list[NaclPlan
                         "replies (the client's ephemeral ports)" if has_ports(protocol) else "replies")
                     entries[direction].append(Proposed(direction, entry, ev, reason))
                     number += options.nacl_step
-        plans.append(NaclPlan(nacl, sorted(subnets[nacl]), entries[INGRESS], entries[EGRESS], warnings))
+        acl = collector.network.nacls.get(nacl)
+        today = {str(d): sorted(e.number for e in acl.entries(d)) for d in Direction} if acl is not None else {}
+        plans.append(NaclPlan(nacl, sorted(subnets[nacl]), entries[INGRESS], entries[EGRESS], warnings, today))
     return plans
 
 

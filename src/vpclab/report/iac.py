@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from vpclab.analysis.flowrows import iso
-from vpclab.analysis.tighten import Proposed, TightenResult
+from vpclab.analysis.tighten import NaclPlan, Proposed, TightenResult
 from vpclab.model.protocols import ICMP, ICMPV6, has_ports
 from vpclab.model.rules import CidrPeer, Direction, GroupPeer, NaclEntry, PrefixListPeer, SgRule
 from vpclab.report.tighten import proto
@@ -74,6 +74,10 @@ def terraform(result: TightenResult) -> str:
         if g.remove:
             out.append("")
     for n in result.nacls:
+        if n.ingress or n.egress:
+            out.append(f"# {n.nacl}: these entries replace its current ones; remove those ({_today(n)}) from its "
+                       "definition in the same change, as two entries cannot share a number")
+            out += [f"# warning: {w}" for w in n.warnings]
         for p in [*n.ingress, *n.egress]:
             entry = p.rule
             assert isinstance(entry, NaclEntry)
@@ -89,6 +93,12 @@ def terraform(result: TightenResult) -> str:
                 lines += [f"  icmp_type      = {pair[0]}", f"  icmp_code      = {pair[1]}"]
             out += lines + ["}", ""]
     return "\n".join(out)
+
+
+def _today(n: NaclPlan) -> str:
+    """A NACL's entries today by direction and number, for the scripts' comments."""
+    return "; ".join(f"{d} " + ", ".join(map(str, n.numbers_today(d))) for d in Direction if n.numbers_today(d)) \
+        or "none"
 
 
 # ---- CloudFormation --------------------------------------------------------------------------------------------
@@ -137,7 +147,8 @@ def cloudformation(result: TightenResult) -> str:
                 for p in g.remove]
     template = {"AWSTemplateFormatVersion": "2010-09-09",
                 "Description": f"vpclab tighten proposal for {result.snapshot}"[:1024],
-                "Metadata": {"vpclab": {"remove": removals}}, "Resources": resources}
+                "Metadata": {"vpclab": {"remove": removals, "nacl_entries_replaced": {
+                    n.nacl: n.today for n in result.nacls if n.ingress or n.egress}}}, "Resources": resources}
     return json.dumps(template, indent=1)
 
 
@@ -189,18 +200,28 @@ def cli(result: TightenResult) -> str:
             out.append(f"aws ec2 revoke-security-group-{p.direction} --group-id {g.group} "
                        f"--ip-permissions {_quote(perm)}")
     for n in result.nacls:
-        if n.ingress or n.egress:
-            out.append(f"# {n.nacl}: these entries replace its current ones (delete those after creating these)")
-        for p in [*n.ingress, *n.egress]:
-            entry = p.rule
-            assert isinstance(entry, NaclEntry)
-            parts = [f"aws ec2 create-network-acl-entry --network-acl-id {n.nacl}",
-                     "--egress" if p.direction is Direction.EGRESS else "--ingress",
-                     f"--rule-number {entry.number} --protocol {entry.protocol} --rule-action {entry.action}",
-                     f"--cidr-block {entry.cidr}" if entry.cidr.version == 4 else f"--ipv6-cidr-block {entry.cidr}"]
-            if has_ports(entry.protocol):
-                parts.append(f"--port-range From={entry.ports.first},To={entry.ports.last}")
-            elif entry.protocol in (ICMP, ICMPV6):
-                parts.append(f"--icmp-type-code Type={entry.icmp.type},Code={entry.icmp.code}")
-            out.append(" ".join(parts))
+        if not (n.ingress or n.egress):
+            continue
+        out.append(f"# {n.nacl}: these entries replace its current ones: new numbers are created first, the numbers it "
+                   "has today are replaced, then its other entries are deleted (no two entries share a number)")
+        out += [f"# warning: {w}" for w in n.warnings]
+        for direction, proposed in ((Direction.INGRESS, n.ingress), (Direction.EGRESS, n.egress)):
+            today = set(n.numbers_today(direction))
+            flag = "--egress" if direction is Direction.EGRESS else "--ingress"
+            ordered = sorted(proposed, key=lambda p: p.rule.number in today)  # type: ignore[union-attr]
+            for p in ordered:
+                entry = p.rule
+                assert isinstance(entry, NaclEntry)
+                verb = "replace" if entry.number in today else "create"
+                parts = [f"aws ec2 {verb}-network-acl-entry --network-acl-id {n.nacl} {flag}",
+                         f"--rule-number {entry.number} --protocol {entry.protocol} --rule-action {entry.action}",
+                         f"--cidr-block {entry.cidr}" if entry.cidr.version == 4 else f"--ipv6-cidr-block {entry.cidr}"]
+                if has_ports(entry.protocol):
+                    parts.append(f"--port-range From={entry.ports.first},To={entry.ports.last}")
+                elif entry.protocol in (ICMP, ICMPV6):
+                    parts.append(f"--icmp-type-code Type={entry.icmp.type},Code={entry.icmp.code}")
+                out.append(" ".join(parts))
+            kept = {p.rule.number for p in proposed}  # type: ignore[union-attr]
+            out += [f"aws ec2 delete-network-acl-entry --network-acl-id {n.nacl} {flag} --rule-number {number}"
+                    for number in sorted(today - kept)]
     return "\n".join(out) + "\n"

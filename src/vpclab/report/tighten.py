@@ -65,7 +65,7 @@ def group_dict(g: GroupPlan) -> dict[str, Any]:
 
 def nacl_dict(n: NaclPlan) -> dict[str, Any]:
     return {"nacl": n.nacl, "subnets": n.subnets, "ingress": [rule_dict(p) for p in n.ingress],
-            "egress": [rule_dict(p) for p in n.egress], "warnings": n.warnings}
+            "egress": [rule_dict(p) for p in n.egress], "warnings": n.warnings, "numbers_today": n.today}
 
 
 def to_dict(result: TightenResult) -> dict[str, Any]:
