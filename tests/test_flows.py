@@ -146,6 +146,29 @@ def test_tcp_flags_example_syn_from_the_client_synack_from_the_server() -> None:
     assert (ingress["first_seen"], ingress["last_seen"]) == (1566848875, 1566933193)
 
 
+def test_the_summary_counts_each_connection_once_over_its_two_rows() -> None:
+    """§5.4 example: three connections, each seen both ways (an ingress and an egress row each hold all three);
+    the summary's initiators say 3 connections, as tighten's evidence does, not one per row and connection."""
+    run = read_flows([shared("flowlogs", "aws-docs", "doc-tcp-flags.log")])
+    assert run.summary.initiators == [("peer", "tcp-flags", 2, 8, 3)]
+    run.close()
+
+
+def test_a_connection_of_unknown_direction_has_one_initiator_and_one_row(tmp_path: Path) -> None:
+    """v2 records between two private addresses, with no snapshot: which one is the ENI's is unknown (§5.7), so
+    the connection's lo end stands as its local side both ways. Its two records make one row, initiated by the
+    same side (the ephemeral port's), one connection; before, each record's own source was 'local', so the one
+    connection read as initiated by both sides."""
+    path = _write(tmp_path / "one.log", [_v2("10.0.1.5", "10.0.2.7", 40000, 443), _v2("10.0.2.7", "10.0.1.5", 443, 40000)])
+    run = read_flows([path])
+    (row,) = run.rows()
+    assert (row["direction"], row["initiator"], row["local_addr"], row["peer_addr"]) == \
+        ("unknown", "local", "10.0.1.5", "10.0.2.7")
+    assert (row["records"], row["connections"]) == (2, 1)
+    assert run.summary.initiators == [("local", "ports", 1, 2, 1)]
+    run.close()
+
+
 def test_v5_flow_direction_and_flags_to_s3() -> None:
     """v5 example: flow-direction names the direction; 10.0.0.71 sent SYN|FIN (3) to S3:80, S3 answered 19."""
     rows = _rows("aws-docs", "doc-v5-s3-igw.log")
@@ -216,7 +239,7 @@ def test_ambiguous_udp_same_ports_same_time_stays_unknown(tmp_path: Path) -> Non
     run = read_flows([path])
     unknown = [r for r in run.rows() if r["peer_addr"] == "10.0.1.9"]
     assert len(unknown) == 2 and {r["initiator"] for r in unknown} == {"unknown"}
-    assert ("unknown", "none", 2, 2, 2) in run.summary.initiators  # two rows (one per direction), one connection each
+    assert ("unknown", "none", 2, 2, 1) in run.summary.initiators  # two rows (one per direction), one connection
     run.close()
 
 

@@ -31,7 +31,8 @@ _USABLE_ROW = ("action = 'ACCEPT' AND direction IN ('ingress', 'egress') AND pro
                "AND peer_addr IS NOT NULL")
 
 _USABLE = f"""
-SELECT r.*, {_NEED} AS need, CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
+SELECT r.eni, r.direction, r.protocol, r.peer_addr, r.initiator, r.connections, r.bytes, r.last_seen,
+       r.client_port, {_NEED} AS need, CASE WHEN {_NEED} = 'egress' THEN peer_port ELSE local_port END AS port,
        CASE WHEN initiator = 'unknown' THEN 1 ELSE 0 END AS unknown_initiator
 FROM row_parts r
 WHERE {_USABLE_ROW}

@@ -442,7 +442,7 @@ SELECT i.eni, i.proto, CASE WHEN t.fwd THEN i.lo_addr ELSE i.hi_addr END AS srca
        {_action(_code(_fast_side('meta')))} AS action,
        {_fast_side('packets')} AS packets, {_fast_side('bytes')} AS bytes, {_fast_side('records')} AS records,
        {_fast_side('first')} AS first_start, {_fast_side('last')} AS last_end, i.init_side, i.init_evidence,
-       TRUE AS single
+       TRUE AS single, t.fwd OR i.lo_records = 0 AS counted
 FROM inferred_fast i CROSS JOIN (VALUES (TRUE), (FALSE)) AS t(fwd)
 WHERE CASE WHEN t.fwd THEN i.lo_records > 0 ELSE i.hi_records > 0 END
 UNION ALL
@@ -450,20 +450,21 @@ SELECT p.eni, p.proto, p.srcaddr, p.srcport, p.dstaddr, p.dstport, p.sa, p.da, p
        p.hi_addr, p.hi_port, p.flow_direction, p.action, p.packets, p.bytes, p.records, p.first_start, p.last_end,
        i.init_side, i.init_evidence,
        (i.directed_rows = 1 OR (i.directed_rows = 2 AND i.lo_seen = 1 AND i.hi_seen = 1 AND i.same_addr = 0))
-         AS single
+         AS single, p.fwd OR i.lo_seen = 0 AS counted
 FROM endpoints p
 JOIN inferred_mixed i
   ON p.eni = i.eni AND p.proto = i.proto AND p.lo_addr = i.lo_addr AND p.lo_port = i.lo_port
  AND p.hi_addr = i.hi_addr AND p.hi_port = i.hi_port
 """
 """Every directed row of a connection with the connection's initiator side and evidence: a fast connection's sides
-unfolded from its one row (no join), a mixed one's directed rows joined to their connection."""
+unfolded from its one row (no join), a mixed one's directed rows joined to their connection. `counted`: the rows of
+one side (lo's where lo was seen), so that a count of connections over rows counts each once."""
 
 
 PER_RECORD_ROW = """
 SELECT e.eni, e.direction, e.direction_evidence, e.protocol, e.local_addr, e.peer_addr, e.action, e.initiator,
        e.initiator_evidence, e.lo_addr, e.lo_port, e.hi_addr, e.hi_port, e.packets, e.bytes, e.records,
-       e.first_start, e.last_end, e.single,
+       e.first_start, e.last_end, e.single, e.counted,
        CASE WHEN initiator = 'local' AND proto IN (6, 17) THEN 'ephemeral'
             WHEN local_port < 0 THEN '-' ELSE CAST(local_port AS STRING) END AS local_port,
        CASE WHEN initiator = 'peer' AND proto IN (6, 17) THEN 'ephemeral'
@@ -492,7 +493,8 @@ FROM (
                 ELSE 'unknown' END AS direction_evidence,
            CASE WHEN p.flow_direction IS NOT NULL THEN p.flow_direction = 'egress'
                 WHEN ks.addr IS NOT NULL THEN TRUE WHEN kd.addr IS NOT NULL THEN FALSE
-                WHEN l.addr = p.dstaddr THEN FALSE ELSE TRUE END AS local_is_src
+                WHEN l.addr = p.dstaddr THEN FALSE WHEN l.addr = p.srcaddr THEN TRUE
+                ELSE p.fwd END AS local_is_src  -- direction unknown: the lo end is local both ways
     FROM sided p
     LEFT JOIN local_addresses l ON l.eni = p.eni
     LEFT JOIN known_addresses ks ON ks.eni = p.eni AND ks.addr = p.srcaddr
@@ -504,25 +506,32 @@ FROM (
 `single`: its row key is shared by no other directed row of its connection (see ROWS)."""
 
 ROW_PARTS = f"""
-SELECT {_ROW_KEY}, packets, bytes, records, 1 AS connections, first_start AS first_seen, last_end AS last_seen,
-       client_port
+SELECT {_ROW_KEY}, packets, bytes, records, CASE WHEN direction = 'unknown' AND NOT counted THEN 0 ELSE 1 END
+       AS connections, first_start AS first_seen, last_end AS last_seen, client_port,
+       CASE WHEN counted THEN 1 ELSE 0 END AS counted
 FROM per_record_row WHERE single
 UNION ALL
 SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records, 1 AS connections,
-       MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port
+       MIN(first_start) AS first_seen, MAX(last_end) AS last_seen, MIN(client_port) AS client_port,
+       MAX(CASE WHEN counted THEN 1 ELSE 0 END) AS counted
 FROM per_record_row WHERE NOT single
 GROUP BY {_ROW_KEY}, lo_addr, lo_port, hi_addr, hi_port
 """
 """Each connection's part of a row: its row key and counts, once per row key (one connection, one part). A
 connection's directed rows are deduplicated per row key by the GROUP BY, except where it has one directed row, or
 one on each side and srcaddr <> dstaddr in both (nearly all): two such rows never share a row key (same
-local_is_src: opposite initiators, or with none, opposite peers; different local_is_src: egress/unknown vs
-ingress), so each row is its own part. `tighten` sums its needs straight from these parts (a view)."""
+local_is_src: opposite initiators, or with none, opposite peers; different local_is_src: egress vs ingress), so each
+row is its own part. Rows whose direction is unknown take the connection's lo end as their local side both ways
+(the initiator then reads the same on both), so the two may share a key: there the connection is counted on lo's
+side only (a hi-side row of another key, e.g. another action, then shows its records with 0 connections; see
+docs/assumptions.md F5). `counted` is 1 in one part per connection (see SIDED), for the summary's totals. `tighten` sums its needs straight from these parts (a
+view)."""
 
 ROWS = f"""
 SELECT {_ROW_KEY}, SUM(packets) AS packets, SUM(bytes) AS bytes, SUM(records) AS records,
        CAST(SUM(connections) AS BIGINT) AS connections, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
-       MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max
+       MIN(client_port) AS client_port_min, MAX(client_port) AS client_port_max,
+       CAST(SUM(counted) AS BIGINT) AS counted_connections
 FROM row_parts
 GROUP BY {_ROW_KEY}
 """
@@ -574,7 +583,7 @@ SUMMARY_PARTS: dict[str, tuple[int, str]] = {
     "traffic": (2, _q("traffic", _S_NULL, _S_NULL, "SUM(packets)", "SUM(bytes)", _N_NULL,
                       "FROM directed_totals WHERE kind = 'record'")),
     "initiators": (5, _q("initiators", "initiator", "initiator_evidence", "COUNT(*)", "SUM(records)",
-                         "SUM(connections)", "FROM flow_rows GROUP BY initiator, initiator_evidence")),
+                         "SUM(counted_connections)", "FROM flow_rows GROUP BY initiator, initiator_evidence")),
     "directions": (3, _q("directions", "direction", "direction_evidence", "SUM(records)", _N_NULL, _N_NULL,
                          "FROM flow_rows GROUP BY direction, direction_evidence")),
     "rows": (1, _q("rows", _S_NULL, _S_NULL, "COUNT(*)", _N_NULL, _N_NULL, "FROM flow_rows")),
