@@ -244,6 +244,25 @@ def test_terraform_groups_open_to_anywhere_on_no_eni_are_no_exposure() -> None:
         assert location["logicalLocations"][0]["kind"] == "resource"
 
 
+@pytest.mark.parametrize("plan, used", [
+    ("checkov-terragoat-plan.json", {"sg-aws_security_group.web-node": ["aws_elb.weblb", "aws_instance.db_app",
+                                                                          "aws_instance.web_host"],
+                                     "sg-aws_security_group.default": ["aws_db_instance.default"]}),
+    ("tfcompliance-issue-249-existing-stack.json", {
+        "sg-041e96ff356b17d07": ["module.lambda_TFUpgradeTest.aws_lambda_function.lambda"],
+        "sg-0facdb20f33578aa9": ["module.alb.aws_alb.alb"],
+        "sg-064772947d40297ad": ["module.myapp-asg.aws_launch_configuration.lc"]}),
+])
+def test_a_group_named_by_a_resource_vpclab_does_not_model_is_not_unused(plan: str, used: dict[str, list[str]]) -> None:
+    """aws-routing-terraform.md §9.7 (flag, never guess): the instances whose address is known only after apply are
+    left out, and Lambda functions, load balancers, launch configurations and databases are no ENIs of the model;
+    the groups they name are in use, so `sg-unused` must not advise deleting them (it did). The regula fixture's
+    groups, which nothing names, still are unused (the test above)."""
+    found = read_input(shared("terraform", plan))
+    assert {gid: list(found.groups[gid].used_by) for gid in used} == used
+    assert not [f for f in audit(found).findings if f.check == "sg-unused"]
+
+
 def test_sarif_of_a_lab_file_gives_the_line() -> None:
     """A lab file's objects carry their YAML line: each result's region starts there (sg-testb at line 16, its
     tcp 4321 rule at line 18 of beating-security-groups.yaml)."""

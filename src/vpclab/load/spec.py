@@ -74,6 +74,7 @@ class SgSpec(Strict):
     vpc: Name | None = None
     name: str = ""
     default: bool = False  # the VPC's default group
+    used_by: list[str] = []  # Terraform addresses of the resources that name it (modelled or not): it is in use
     account: str = ""
     region: str = ""
 

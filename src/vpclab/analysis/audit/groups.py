@@ -20,8 +20,9 @@ def run_unused(check: Check, ctx: Context) -> Iterator[Finding]:
             if isinstance(rule.peer, GroupPeer) and rule.peer.group != gid:
                 referencing.setdefault(rule.peer.group, []).append(gid)
     for gid, group in ctx.network.security_groups.items():
-        if ctx.members.get(gid) or ctx.groups.get(gid, None) is not None and ctx.groups[gid].default:
-            continue
+        info = ctx.groups.get(gid)
+        if ctx.members.get(gid) or info is not None and (info.default or info.used_by):
+            continue  # a group a resource vpclab does not model names (a Terraform instance left out, …) is in use
         users = sorted(set(referencing.get(gid, [])))
         named = ctx.groups[gid].name if gid in ctx.groups else ""
         message = f"{gid}{f' ({named})' if named and named != gid else ''} is attached to no ENI"

@@ -26,6 +26,7 @@ class GroupInfo:
 
     name: str = ""
     default: bool = False
+    used_by: tuple[str, ...] = ()  # Terraform resources that name it (an instance left out, a Lambda function, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def read_input(path: str | Path) -> AuditInput:
         network, assembler = assemble_document(data, locate)
     except InputError as error:
         raise InputError(list(document.warnings) + error.problems) from None
-    groups = {gid: GroupInfo(str(g.get("name") or ""), bool(g.get("default")))
+    groups = {gid: GroupInfo(str(g.get("name") or ""), bool(g.get("default")), tuple(g.get("used_by") or ()))
               for gid, g in (data.get("security_groups") or {}).items() if isinstance(g, dict)}
     snapshot = Snapshot(str(source), kind, network, list(document.warnings) + assembler.warnings, assembler.added)
     return _checked(AuditInput(snapshot, groups, missing))

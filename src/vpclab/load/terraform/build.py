@@ -7,13 +7,13 @@ from collections import Counter
 from typing import Any
 
 from vpclab.errors import Problem
-from vpclab.load.terraform import gateways, groups, hosts, nacls, routes, transit, vpcs
+from vpclab.load.terraform import gateways, groups, hosts, nacls, routes, transit, users, vpcs
 from vpclab.load.terraform.config import Configuration
 from vpclab.load.terraform.context import Context, TerraformDocument
 from vpclab.load.terraform.detect import Kind
 from vpclab.load.terraform.walk import resources
 
-STEPS = (vpcs, groups, nacls, gateways, routes, transit, hosts)
+STEPS = (vpcs, groups, nacls, gateways, routes, transit, hosts, users)
 READ = frozenset().union(*(step.TYPES for step in STEPS))
 
 
