@@ -227,6 +227,9 @@ def test_several_flow_paths_after_one_flag(tmp_path: Path) -> None:
     done = vpclab("tighten", str(made.snapshot), "--flows", str(files[0]), str(files[1]), "--format", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["records"] == made.records
+    last = vpclab("tighten", "--flows", str(files[0]), str(files[1]), str(made.snapshot), "--format", "json")
+    assert last.returncode == 0, last.stderr  # the snapshot after the flow paths: the one that is no flow log
+    assert json.loads(last.stdout) == json.loads(done.stdout)
 
 
 def test_json_has_the_design_contract_shape(result) -> None:  # type: ignore[no-untyped-def]

@@ -37,6 +37,20 @@ LOG_FORMAT = typer.Option(None, "--log-format", help="Field list of files withou
                                                      "'${version} ${srcaddr} …' (default: the v2 default format).")
 
 
+_FLOW_SUFFIXES = (".log", ".gz", ".parquet", ".jsonl")
+
+
+def _positionals(snapshot: Path, more: list[Path] | None) -> tuple[Path, list[Path]]:
+    """The snapshot and the extra flow paths among the positional arguments. `--flows A B SNAPSHOT` gives A to
+    --flows and B, SNAPSHOT as positionals, B first: the snapshot is then the one that is no flow-log file."""
+    given = [snapshot, *(more or [])]
+    if len(given) > 1 and snapshot.name.endswith(_FLOW_SUFFIXES):
+        others = [p for p in given if not p.name.endswith(_FLOW_SUFFIXES)]
+        if len(others) == 1:
+            return others[0], [p for p in given if p is not others[0]]
+    return snapshot, given[1:]
+
+
 def _fail(lines: list[str]) -> typer.Exit:
     for line in lines:
         typer.echo(line, err=True)
@@ -116,7 +130,8 @@ def tighten_command(
         raise _fail([f"--prefix-list {error}"]) from None
     options = TightenOptions(max_rules=max_rules, min_prefix_v4=min_prefix, min_prefix_v6=min_prefix_v6,
                              prefix_lists=lists, group_min_members=group_min_members, unknown=unknown)
-    snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format, aggregate=False)
+    snapshot, more = _positionals(snapshot, more)
+    snap, run = _inputs(snapshot, [*flows, *more], engine, log_format, aggregate=False)
     try:
         result = tighten(snap.network, run, options, snapshot=str(snapshot))
     finally:
@@ -153,7 +168,8 @@ def replay_command(
     from vpclab.report import replay as report
 
     check_writable("--html", html)
-    snap, run = _inputs(snapshot, [*flows, *(more or [])], engine, log_format)
+    snapshot, more = _positionals(snapshot, more)
+    snap, run = _inputs(snapshot, [*flows, *more], engine, log_format)
     try:
         kind, proposed = "none", None
         if proposal is not None:
