@@ -17,6 +17,8 @@ def render(result: LabResult, verbose: bool = False) -> RenderableType:
     places = max((len(_place(t)) for s in result.steps for p in s.packets for t in p["trace"]), default=0)
     for step in result.steps:
         parts.append(_step_line(step, width))
+        if step.detail and not step.packets:  # no packet to explain it: say why (e.g. the connection is not open)
+            parts.append(Text(f"        {step.detail}", style="red" if step.outcome in ("dropped", "blocked") else "dim"))
         for packet in step.packets:
             if verbose:
                 parts.append(_packet_line(packet))
