@@ -74,6 +74,7 @@ def test_unreachable_without_expect_is_still_answered() -> None:
     (["--from", "test1", "--proto", "tcp", "--port", "22"], "--to: missing"),
     (["--matrix", "--from", "test1", "--proto", "tcp", "--port", "22"], "--matrix: answers every pair"),
     (["--from", "test1", "--to", "test20", "--proto", "tcp", "--port", "22", "--csv"], "--csv: only with --matrix"),
+    (["--matrix", "--proto", "tcp", "--port", "22", "--csv", "--json"], "--csv: one output format at a time"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -> None:
     done = vpclab("reach", snapshot(), *args)

@@ -245,3 +245,13 @@ def test_json_has_the_design_contract_shape(result) -> None:  # type: ignore[no-
             assert rule["ports"] == "all" or re.fullmatch(r"\d+(-\d+)?", rule["ports"])
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rule["last_seen"])
             assert isinstance(rule["flows"], int) and isinstance(rule["bytes"], int)
+
+
+def test_flows_summary_takes_the_field_list_as_log_format_too(tmp_path: Path) -> None:
+    """`flows summary --format` and tighten's `--log-format` name the same thing; summary takes both spellings."""
+    log = tmp_path / "plain.log"
+    log.write_text("10.0.0.5 10.0.9.9 40000 443 6 ACCEPT\n")
+    fields = "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${action}"
+    one, other = (vpclab("flows", "summary", str(log), flag, fields, "--json") for flag in ("--format", "--log-format"))
+    assert one.returncode == 0 and json.loads(one.stdout)["records"] == 1, one.stderr
+    assert json.loads(other.stdout) == json.loads(one.stdout)

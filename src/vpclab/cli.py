@@ -363,6 +363,8 @@ def reach(snapshot: Path = typer.Argument(..., help="An AWS describe-JSON folder
                                       "(or --matrix)")])
         if as_csv and not matrix:
             raise InputError([Problem("--csv", "only with --matrix")])
+        if as_csv and as_json:
+            raise InputError([Problem("--csv", "one output format at a time: --csv or --json, not both")])
         question = parse_question(proto, port)
         network = load_snapshot(snapshot).network
         if matrix:

@@ -23,7 +23,7 @@ def summary(flows: list[Path] = typer.Argument(..., help="Flow-log files or fold
                                                          "plain, Parquet, CloudWatch Logs JSON)."),
             engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded, default) or spark (PySpark; "
                                                                   "SPARK_MASTER names a cluster)."),
-            fmt: str = typer.Option(None, "--format", help="Field list of files without a header line and of "
+            fmt: str = typer.Option(None, "--format", "--log-format", help="Field list of files without a header line and of "
                                                            "CloudWatch messages, e.g. '${version} ${srcaddr} …' "
                                                            "(default: the v2 default format)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
