@@ -267,3 +267,14 @@ def test_a_terraform_route_to_an_unknown_target_is_a_warning_exit_0(tmp_path: Pa
         "where": "state.json: module.network.aws_route.private_nat",
         "message": "a route to 0.0.0.0/0 via foo-123: skipped (a target vpclab does not model), so traffic to "
                    "0.0.0.0/0 follows the table's other routes (assumptions I7)"}]
+
+
+def test_a_terraform_block_list_that_is_no_list_is_a_warning_not_silence(tmp_path: Path):
+    """§9.5: a group's `ingress` is a list of blocks; a value of another shape (a hand-edited document) gave no
+    ingress rules without a word. Now the group's address says why its rules are missing."""
+    def change(resources: dict[str, dict[str, Any]]) -> None:
+        resources['module.app["web"].aws_security_group.this']["values"]["ingress"] = "x"
+
+    result = report(vpclab("import", terraform(tmp_path, change), "--json"))
+    assert {"where": 'state.json: module.app["web"].aws_security_group.this',
+            "message": "ingress is str 'x', expected a list of blocks: no ingress read"} in result["warnings"]

@@ -31,6 +31,9 @@ def inline(ctx: Context, res: Resource, attr: str) -> list[Block]:
         markers = marker if isinstance(marker, list) else []
         return [Block(v, markers[i] if i < len(markers) and isinstance(markers[i], dict) else {}, configured)
                 for i, v in enumerate(value) if isinstance(v, dict)]
+    if value is not None and not isinstance(value, list) and marker is not True:
+        ctx.warn(res, f"{attr} is {type(value).__name__} {value!r:.40}, expected a list of blocks: no {attr} read")
+        return []
     if not res.pending(attr) or expression in (None, [], {"constant_value": []}):
         return []
     if configured:
