@@ -112,6 +112,13 @@ def test_matrix_json_and_csv() -> None:
                    "ENI_SG_RULES_MISMATCH:forward:sg:sg-0253af84ae6485905:ingress")
 
 
+def test_matrix_text_spells_out_the_short_blocker_labels() -> None:
+    """The grid shows SG, NACL, ROUTE for brevity; a line says which --json code each stands for."""
+    done = vpclab("reach", snapshot(), "--matrix", "--proto", "tcp", "--port", "5432")
+    assert done.returncode == 0 and "│ SG │" in done.stdout
+    assert "SG = ENI_SG_RULES_MISMATCH (the codes of --json)" in done.stdout
+
+
 def test_matrix_text_and_expect() -> None:
     done = vpclab("reach", snapshot(), "--matrix", "--proto", "tcp", "--port", "22", "--expect", "unreachable")
     assert done.returncode == 1 and "4 ENIs in 4 classes" in done.stdout

@@ -57,8 +57,8 @@ def render(m: Matrix) -> RenderableType:
                         shown)
     parts: list[RenderableType] = [classes]
     if len(m.classes) <= GRID_LIMIT:
-        grid = Table("from \\ to", *[f"C{c.index}" for c in m.classes], title="reachable (✓) or the first blocker's "
-                     "code", title_justify="left")
+        grid = Table("from \\ to", *[f"C{c.index}" for c in m.classes], title="reachable (✓) or the first blocker",
+                     title_justify="left")
         for ci in m.classes:
             row = []
             for cj in m.classes:
@@ -71,6 +71,11 @@ def render(m: Matrix) -> RenderableType:
                     row.append(Text(_short(cell.blockers[0][0]) if cell.blockers else "✗", style="red"))
             grid.add_row(f"C{ci.index}", *row)
         parts.append(grid)
+        shown = sorted({c.blockers[0][0] for c in m.cells.values() if not c.reachable and c.blockers
+                        and _short(c.blockers[0][0]) != c.blockers[0][0]})
+        if shown:
+            parts.append(Text("; ".join(f"{_short(code)} = {code}" for code in shown) + " (the codes of --json)",
+                              style="dim"))
     else:
         listed = Table("from", "to", "ENI pairs", title="reachable class pairs", title_justify="left")
         for (i, j), cell in sorted(m.cells.items()):
