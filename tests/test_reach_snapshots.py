@@ -376,3 +376,24 @@ def test_ipv6_questions_on_the_dual_stack_lab() -> None:
     assert blockers(ask(network, "2001:db8:ffff::10", "2001:db8:0:1::10")) == {
         ("forward", codes.NO_ROUTE_TO_DESTINATION, "vpc-router")}
     assert ask(network, "app", "web").reachable  # over IPv4, SSH from 198.18.0.0/16
+
+
+def test_a_private_eni_without_a_route_out_is_sent_to_the_nat_gateway_not_the_igw() -> None:
+    """aws-routing-terraform.md §2 (internet IPv4 needs a public IPv4 on the ENI) and §3 (a public NAT gateway gives
+    one to instances without): eni-0cbd69… has no public IP and its subnet no route to 8.8.8.8. The fix routed it
+    to the internet gateway, after which the answer was still blocked (IGW_PRIVATE_IP_ASSOCIATION); it names the
+    VPC's NAT gateway now, and with that route added the internet is reached."""
+    import ipaddress
+
+    from vpclab.model.routing import Route
+
+    network = network_of("test-nat-gateway")
+    answer = ask(network, "eni-0cbd69297d26de519", "8.8.8.8", TCP, 443)
+    assert blockers(answer) == {("forward", codes.NO_ROUTE_TO_DESTINATION, "vpc-router")}
+    fix = answer.blockers[0].fix
+    assert fix is not None and fix.cli == ("aws ec2 create-route --route-table-id rtb-0e169c4a1e0b27b55 "
+                                           "--destination-cidr-block 8.8.8.8/32 --nat-gateway-id nat-07ab4846da51f4612")
+    table = network.route_tables["rtb-0e169c4a1e0b27b55"]
+    routed = replace(table, routes=(*table.routes, Route(ipaddress.ip_network("8.8.8.8/32"), "nat-07ab4846da51f4612")))
+    fixed = replace(network, route_tables=network.route_tables.replace(table.id, routed))
+    assert ask(fixed, "eni-0cbd69297d26de519", "8.8.8.8", TCP, 443).reachable

@@ -247,6 +247,18 @@ def _default_route(network: Network, subnet: str, destination: str, why: str) ->
             None)
 
 
+def _nat_for(network: Network, subnet: str, enis: list[str]) -> tuple[str, str] | None:
+    """(the ENI of `subnet` without a public IPv4, a public NAT gateway of its VPC in another subnet), or None."""
+    host = next((network.hosts[e] for e in enis if e in network.hosts and network.hosts[e].subnet == subnet), None)
+    if host is None or host.public_map:
+        return None
+    vpc = network.subnets[subnet].vpc
+    gateway = next((n.id for n in sorted(network.nat_gateways.values(), key=lambda n: n.id)
+                    if n.connectivity == "public" and n.public_ip is not None and n.subnet != subnet
+                    and n.subnet in network.subnets and network.subnets[n.subnet].vpc == vpc), None)
+    return (host.name, gateway) if gateway is not None else None
+
+
 def _route_to(reacher: "Reacher", q: "Question", subnet: str, address: str, p: Packet | None
               ) -> tuple[str, str, Change | None]:
     """A missing route from `subnet` to `address`: to the internet gateway for an outside address, else through a
@@ -260,7 +272,15 @@ def _route_to(reacher: "Reacher", q: "Question", subnet: str, address: str, p: P
     if not inside:
         world = any(s.internet and str(s.address) == address for s in (q.src, q.dst))
         destination = ("::/0" if ip.version == 6 else "0.0.0.0/0") if world else f"{ip}/{ip.max_prefixlen}"
-        return _default_route(network, subnet, destination, f"subnet {subnet} has no route to {address}")
+        why = f"subnet {subnet} has no route to {address}"
+        nat = _nat_for(network, subnet, [e.eni for e in (q.src, q.dst) if e.eni]) if ip.version == 4 else None
+        if nat is not None:  # §2: without a public IPv4 the IGW route does not work; a public NAT gateway does
+            host, gateway = nat
+            return (f"{why}, and {host} has no public IPv4 to leave through the internet gateway with: route "
+                    f"{destination} to NAT gateway {gateway} in {rtb}",
+                    f"aws ec2 create-route --route-table-id {rtb} --destination-cidr-block {destination} "
+                    f"--nat-gateway-id {gateway}", None)
+        return _default_route(network, subnet, destination, why)
     other = inside[0].id
     destination = str(inside[0].cidr)
     for peering in network.peerings.values():
