@@ -20,7 +20,7 @@ from vpclab.engine import codes
 from vpclab.load.snapshot import load_snapshot
 from vpclab.model import Direction, NaclEntry, Network, NetworkAcl
 from vpclab.model.frozen import FrozenMap
-from vpclab.model.protocols import ICMP, TCP
+from vpclab.model.protocols import ICMP, TCP, UDP
 from vpclab.sim.simulator import Simulator
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
@@ -397,3 +397,16 @@ def test_a_private_eni_without_a_route_out_is_sent_to_the_nat_gateway_not_the_ig
     routed = replace(table, routes=(*table.routes, Route(ipaddress.ip_network("8.8.8.8/32"), "nat-07ab4846da51f4612")))
     fixed = replace(network, route_tables=network.route_tables.replace(table.id, routed))
     assert ask(fixed, "eni-0cbd69297d26de519", "8.8.8.8", TCP, 443).reachable
+
+
+def test_the_amazon_dns_address_is_answered_as_not_filtered() -> None:
+    """aws-semantics.md §1 item 11: neither security groups nor NACLs filter traffic to Amazon DNS at the VPC base
+    + 2 (10.1.0.2 in vpc-0008a7…). `--to 10.1.0.2` was refused ("no ENI holds it"); it is answered as the metadata
+    address is, and a port the resolver does not answer gets a note."""
+    network = network_of("test-nat-gateway")
+    dns = ask(network, "eni-0cbd69297d26de519", "10.1.0.2", UDP, 53)
+    assert dns.reachable and [h.step.code for h in dns.forward] == [codes.NOT_FILTERED_SERVICE]
+    assert dns.forward[0].step.facts["service"] == "Amazon DNS (VPC base + 2)" and not dns.notes
+    ssh = ask(network, "eni-0cbd69297d26de519", "10.1.0.2", TCP, 22)
+    assert ssh.notes == ("no filter stops it, but Amazon DNS (VPC base + 2) answers only tcp 53; udp 53: nothing "
+                         "answers tcp/22",)

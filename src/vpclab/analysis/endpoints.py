@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 from dataclasses import dataclass
 
+from vpclab.engine.paths import service_map
 from vpclab.errors import InputError, Problem
 from vpclab.model.addresses import IPAddress
 from vpclab.model.network import Host, Network
@@ -122,6 +123,8 @@ def _by_address(network: Network, text: str, address: IPAddress, field: str) -> 
     public = [h for h in hosts if h.public_ip == address]
     if public:
         return [Endpoint(text, public[0].name, address)]
+    if any(int(address) in service_map(v) for v in network.vpcs.values()):
+        return [Endpoint(text, address=address)]  # Amazon DNS at VPC base + 2: answered as not filtered (§1 (11))
     inside = [v.id for v in network.vpcs.values() if v.holds(address)]
     if inside:
         raise _refused(field, f"{text} is inside {', '.join(inside)} but no ENI of the snapshot holds it"

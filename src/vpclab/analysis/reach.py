@@ -291,6 +291,14 @@ class Reacher:
         elif route.service is not None:
             forward.append(Hop("forward", Step("route", "vpc-router", "allow", codes.NOT_FILTERED_SERVICE, packet=p,
                                                facts={"service": route.service})))
+            service = engine.router.services.get(p.dst)
+            answers = (service.tcp if q.proto == TCP else service.udp if q.proto == UDP else frozenset()) \
+                if service is not None else frozenset()
+            if service is not None and q.proto in (TCP, UDP) and q.port not in answers:
+                listed = [f"{name} {', '.join(map(str, sorted(ports)))}" for name, ports in
+                          (("tcp", service.tcp), ("udp", service.udp)) if ports]
+                notes.append(f"no filter stops it, but {route.service} answers only {'; '.join(listed)}: nothing "
+                             f"answers {'tcp' if q.proto == TCP else 'udp'}/{q.port}")
         elif not self._leads_to(q, route):
             forward.append(Hop("forward", self._misroute_step(q, route, p)))
         elif route.nat is not None and p.proto not in NAT_PROTOCOLS:
