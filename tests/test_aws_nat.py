@@ -101,3 +101,22 @@ def test_decide_lists_the_nat_subnets_nacl_gates():
         ("sg", "app", "egress"), ("nacl", "private", "egress"), ("nacl", "public", "ingress"),
         ("nacl", "public", "egress")]
     assert decision.allowed
+
+
+def test_a_nat_gateway_reaches_a_public_ip_of_its_own_vpc_out_through_the_igw_and_back():
+    """aws-routing-terraform.md §2-§3: app (private subnet, 0.0.0.0/0 → the NAT gateway) connects to the public IP of
+    a host in the public subnet. The NAT gateway sends it to the internet gateway, which translates the destination
+    1:1 back to the host's private address: source NAT's Elastic IP, delivered to the host (before, the packet
+    "reached no one"). The host's reply goes to the Elastic IP through the IGW and back to app. The kernel backend
+    does the same with real packets (tests/kernel/test_snapshot_labs_kernel.py)."""
+    net = nat_network(open_world=True)
+    web = Host("web", ip_address("10.0.0.20"), "public", ("sg-app",), public_ip=ip_address("54.9.9.9"))
+    net = net._changed(hosts=net.hosts.replace("web", web))
+    engine = Engine(net)
+    syn = engine.evaluate(Packet.tcp(APP, 40000, "54.9.9.9", 22), 0.0)
+    assert syn.allowed and syn.receiver == "web", verdict_reason(syn)
+    assert (syn.delivered.src, syn.delivered.dst) == (int(ip_address(EIP)), int(ip_address("10.0.0.20")))
+    reply = engine.evaluate(Packet.tcp("10.0.0.20", 22, EIP, syn.delivered.sport, "SA"), 0.1)
+    assert reply.allowed and reply.receiver == "app", verdict_reason(reply)
+    assert (reply.delivered.src, reply.delivered.dst, reply.delivered.dport) == (
+        int(ip_address("54.9.9.9")), int(ip_address(APP)), 40000)

@@ -410,3 +410,15 @@ def test_the_amazon_dns_address_is_answered_as_not_filtered() -> None:
     ssh = ask(network, "eni-0cbd69297d26de519", "10.1.0.2", TCP, 22)
     assert ssh.notes == ("no filter stops it, but Amazon DNS (VPC base + 2) answers only tcp 53; udp 53: nothing "
                          "answers tcp/22",)
+
+
+def test_a_private_instance_reaches_a_public_ip_of_its_vpc_through_its_nat_gateway() -> None:
+    """aws-routing-terraform.md §2-§3: test1 (10.1.1.98, 0.0.0.0/0 → nat-07ab…) to the jump host's public IP
+    18.216.129.140: out through the NAT gateway and the internet gateway, back in to the jump host, and the reply
+    the same way back. It was ROUTE_MISSES_DESTINATION ("the internet holds no private address")."""
+    answer = ask(network_of("test-nat-gateway"), "eni-0e4ce6a7777b9bff8", "18.216.129.140", TCP, 22)
+    assert answer.reachable and not answer.blockers
+    assert answer.forward[-1].step.id == "sg-0253af84ae6485905" and answer.forward[-1].step.host == \
+        "eni-068fb5a0a9a57f23c"
+    assert [h.step.code for h in answer.ret if h.step.component == "route"] == [codes.ROUTE_IGW,
+                                                                                codes.NAT_TRANSLATION]

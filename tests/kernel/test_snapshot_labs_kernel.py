@@ -38,6 +38,8 @@ steps:
   # §2: the jump host's public IP translates 1:1 at the IGW; sg-0253… allows tcp 22 from 0.0.0.0/0
   - listen: {{host: jump, port: 22}}
   - connect: {{from: outside, to: 18.216.129.140, port: 22, expect: established}}
+  # §2-§3 hairpin: the app reaches the jump host's public IP through its NAT gateway and the IGW, and back
+  - connect: {{from: app, to: 18.216.129.140, port: 22, expect: established}}
   # the NAT gateway's subnet NACL applies to traffic through it (§3): deny the app's subnet on its way in
   - nacl_entry: {{nacl: acl-0792adae678b88f85, ingress: {{rule: 50, action: deny, proto: -1, cidr: 10.1.1.0/24}}}}
   - connect: {{from: app, to: outside, port: 443, expect: blocked}}

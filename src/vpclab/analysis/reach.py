@@ -350,7 +350,7 @@ class Reacher:
                 steps.append(_nacl_step(g))
                 continue
             opened = _opening_gate(forward, g) if forward is not None else None
-            if opened is not None and not (opened.untracked and not _always_tracked(forward.route)):
+            if opened is not None and not (opened.untracked and not _always_tracked(forward.route, g.where)):
                 steps.append(Step("conntrack", _eni_id(g.where), "allow", codes.CONNTRACK_MATCH, g.where,
                                   str(g.direction), packet=g.packet, facts={"opened_by": opened.rule,
                                                                             "opened_at": str(opened.direction)}))
@@ -388,20 +388,26 @@ class Reacher:
         nat = network.nat_gateways[route.nat or ""]
         table = NatTable(int(nat.private_ip))
         out = table.outbound(p, 0.0)
+        hairpin = route.receiver is not None  # to a public IP of the VPC, out through the IGW and back in
         if route.igw and route.new_src is not None:
-            out = out._replace(src=route.new_src)
+            out = out._replace(src=route.new_src, dst=route.new_dst if hairpin and route.new_dst is not None
+                               else out.dst)
         elif route.via is not None:
             notes.append(f"the path leaves the snapshot at {route.via} after {nat.id}: the return path is not "
                          "modelled")
             return []
-        if out.dst not in {int(a) for a in self._outside}:
+        if not hairpin and out.dst not in {int(a) for a in self._outside}:
             return []
         r0 = reply_to(out)
         back = engine.decide(r0)
-        hops = [Hop("return", Step("route", "igw", "info", codes.ROUTE_IGW, packet=r0,
-                                   facts={"translated": back.gates[0].packet if back.gates else r0}))]
-        hops += [Hop("return", _nacl_step(g)) for g in back.gates]
-        arrived = back.gates[0].packet if back.gates else r0._replace(dst=int(nat.private_ip))
+        if back.route.drop_code is not None:
+            return [Hop("return", _route_step(back.route, r0))]
+        own = self._gate_steps(replace(back, gates=back.gates[:-1]), fwd) if hairpin else []
+        hops = [Hop("return", step) for step in own]  # the VPC host's group (by state) and subnet NACL out
+        hops.append(Hop("return", Step("route", "igw", "info", codes.ROUTE_IGW, packet=r0,
+                                       facts={"translated": back.gates[-1].packet if back.gates else r0})))
+        hops.append(Hop("return", _nacl_step(back.gates[-1])))
+        arrived = back.gates[-1].packet if back.gates else r0._replace(dst=int(nat.private_ip))
         r = table.inbound(arrived, 0.0)
         if r is None:  # cannot happen for the reply of the flow just translated; kept as the engine's code
             hops.append(Hop("return", Step("route", nat.id, "deny", codes.NAT_NO_MAPPING, packet=arrived)))
@@ -466,8 +472,11 @@ def _route_info(route: Route, p: Packet) -> Step:
     if route.same_subnet is not None:
         return Step("nacl", "-", "info", codes.NACL_NOT_EVALUATED, packet=p, facts={"subnet": route.same_subnet})
     if route.nat is not None:
+        delivered = "the internet" if route.igw else ""
+        if route.receiver is not None:
+            delivered = f"{route.receiver}'s public IP, out through the internet gateway and back in"
         return Step("route", route.nat, "info", codes.ROUTE_VIA, packet=p, origin=route.origin,
-                    facts={"target": route.nat, "delivered": "the internet" if route.igw else ""})
+                    facts={"target": route.nat, "delivered": delivered})
     if route.igw:
         q = p._replace(src=route.new_src if route.new_src is not None else p.src,
                        dst=route.new_dst if route.new_dst is not None else p.dst)
@@ -498,8 +507,10 @@ def _opening_gate(forward: Decision, g: GateDecision) -> GateDecision | None:
     return None
 
 
-def _always_tracked(route: Route) -> bool:
-    """Flows through a NAT gateway or an egress-only gateway are always tracked (aws-semantics.md §2.3)."""
+def _always_tracked(route: Route, host: str | None = None) -> bool:
+    """Flows through a NAT gateway or an egress-only gateway are always tracked (aws-semantics.md §2.3) on `host`."""
+    if route.nat is not None and route.receiver is not None:  # a NAT hairpin: only its sender is always tracked
+        return host == route.sender
     return route.nat is not None or route.tracked_only
 
 

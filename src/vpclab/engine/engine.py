@@ -166,16 +166,25 @@ class Engine:
         if route.drop_code is not None or route.service is not None:
             return Decision(p, route, (), None if route.drop_code else p)
         gates: list[GateDecision] = []
-        if route.nat is not None and route.nat_inbound:  # a reply to a NAT gateway: its translation is state
-            subnet = self.network.nat_gateways[route.nat].subnet
-            return Decision(p, route, (self._nacl_gate(subnet, INGRESS, _translated(p, route)),), None)
         if route.sender in self._enis:
             gates.append(self._sg_gate(self._enis[route.sender], EGRESS, p))
+        if route.nat is not None and route.nat_inbound:  # a reply to a NAT gateway: its translation is state
+            if route.nacl_out is not None:  # from a VPC host through the IGW (hairpin): its subnet's NACL out
+                gates.append(self._nacl_gate(route.nacl_out, EGRESS, p))
+            subnet = self.network.nat_gateways[route.nat].subnet
+            return Decision(p, route, (*gates, self._nacl_gate(subnet, INGRESS, _translated(p, route))), None)
         if route.nat is not None:  # through a NAT gateway: its subnet's NACL in (unless the same subnet) and out
             subnet = self.network.nat_gateways[route.nat].subnet
             gates += [self._nacl_gate(s, d, p) for s, d, _ in self._crossings(route.nacl_out or "", subnet, p)]
             gates.append(self._nacl_gate(subnet, EGRESS, p))
-            return Decision(p, route, tuple(gates), None)
+            if route.receiver is None:
+                return Decision(p, route, tuple(gates), None)
+            q = _translated(p, route)  # hairpin: back in through the IGW to a public IP of the VPC
+            if route.nacl_in is not None:
+                gates.append(self._nacl_gate(route.nacl_in, INGRESS, q))
+            if route.receiver in self._enis:
+                gates.append(self._sg_gate(self._enis[route.receiver], INGRESS, q))
+            return Decision(p, route, tuple(gates), q)
         if route.nacl_out is not None:
             gates.append(self._nacl_gate(route.nacl_out, EGRESS, p))
         q = _translated(p, route)
@@ -327,20 +336,40 @@ class Engine:
         if refused is not None:
             return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {nat.subnet} egress", refused)
         if route.igw and route.new_src is not None:
-            r = q._replace(src=route.new_src)
+            r = q._replace(src=route.new_src, dst=route.new_dst if route.new_dst is not None else q.dst)
             if trace is not None:
                 trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=q, facts={"translated": r}))
             q = r
         elif route.via is not None and trace is not None:
             trace.append(Step("route", route.via, "info", codes.ROUTE_VIA, packet=q, origin=route.origin,
                               facts={"target": route.via, "delivered": ""}))
+        if route.receiver is not None:  # hairpin: the IGW delivers to a public IP of the VPC
+            if route.nacl_in is not None:
+                refused = self._nacl(self._nacl_in[route.nacl_in], route.nacl_in, q, q.src, trace)
+                if refused is not None:
+                    return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_in} ingress", refused)
+            receiver = self._enis.get(route.receiver)
+            if receiver is not None:
+                code = self._sg(receiver, INGRESS, receiver.ingress, q, now, trace)
+                if code is not _TRACKED and code not in ALLOWING:
+                    return _dropped(trace, code, f"{receiver.name} ingress")
         return Verdict(True, code, tuple(trace) if trace is not None else (), q, route.delivered_to)
 
     def _nat_inbound(self, route: Route, nat_subnet: str, table: NatTable, p: Packet, now: float,
                      trace: list[Step] | None) -> Verdict:
         """A packet to a NAT gateway's Elastic IP: through the IGW to the gateway, translated back to the inside
-        host of a live flow (else dropped: no unsolicited inbound), then that host's subnet and group."""
-        q = p._replace(dst=route.new_dst if route.new_dst is not None else p.dst)
+        host of a live flow (else dropped: no unsolicited inbound), then that host's subnet and group. From a VPC
+        host (a hairpin reply), its group and subnet's NACL out come first, and the IGW gives it its public IP."""
+        sender = self._enis.get(route.sender or "")
+        if sender is not None:
+            code = self._sg(sender, EGRESS, sender.egress, p, now, trace)
+            if code is not _TRACKED and code not in ALLOWING:
+                return _dropped(trace, code, f"{sender.name} egress")
+        if route.nacl_out is not None:
+            refused = self._nacl(self._nacl_out[route.nacl_out], route.nacl_out, p, p.dst, trace)
+            if refused is not None:
+                return _dropped(trace, codes.SUBNET_ACL_RESTRICTION, f"subnet {route.nacl_out} egress", refused)
+        q = _translated(p, route)
         if trace is not None:
             trace.append(Step("route", "igw", "info", codes.ROUTE_IGW, packet=p, facts={"translated": q}))
         refused = self._nacl(self._nacl_in[nat_subnet], nat_subnet, q, q.src, trace)

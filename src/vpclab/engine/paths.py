@@ -251,6 +251,10 @@ class Router:
             if new_src is None:
                 return Route(drop_code=codes.IGW_PRIVATE_IP_ASSOCIATION, table_route=chosen,
                              facts={"host": sender.name})
+        nat = self.nat_public.get(dst) if not v6 else None
+        if nat is not None:  # back in to a NAT gateway's Elastic IP (a reply to a flow it translated: hairpin)
+            return Route(sender=sender.name, nacl_out=subnet, new_src=new_src, new_dst=int(nat.private_ip),
+                         nat=nat.id, nat_inbound=True, igw=True, table_route=chosen)
         target = self.public.get(dst) if not v6 else None
         if target is not None:  # hairpin: out through the IGW and back in to another host's public IP
             if not self._internet_ok(target.subnet or "", v6):
@@ -354,6 +358,15 @@ class Router:
         if onward.kind is TargetKind.INTERNET_GATEWAY:
             if nat.connectivity != "public" or nat.public_ip is None:  # §3: a private NAT GW to an IGW is dropped
                 return Route(drop_code=codes.NAT_PRIVATE_TO_IGW, table_route=onward, facts=facts)
+            target = self.public.get(dst)
+            if target is not None:  # out through the IGW and back in to a public IP of the VPC (hairpin, §2-§3)
+                if not self._internet_ok(target.subnet or "", False):
+                    return Route(drop_code=codes.NO_ROUTE_TO_DESTINATION, table_route=chosen,
+                                 facts={"why": "target-subnet-private", "host": target.name,
+                                        "subnet": target.subnet or ""})
+                return Route(sender=sender.name, receiver=target.name, delivered_to=target.name, nacl_out=subnet,
+                             nacl_in=target.subnet, nat=nat.id, new_src=int(nat.public_ip),
+                             new_dst=self.private_of[dst], igw=True, table_route=chosen)
             outsider = self.internet.get(dst)
             return Route(sender=sender.name, delivered_to=outsider.name if outsider else None, nacl_out=subnet,
                          nat=nat.id, new_src=int(nat.public_ip), igw=True, table_route=chosen)
