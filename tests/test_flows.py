@@ -460,6 +460,24 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "bad.log:1" in refused.output
 
 
+def test_a_device_or_a_broken_link_is_named_as_unreadable_not_passed_over(tmp_path: Path) -> None:
+    """/dev/null (neither file nor folder) and a link to nothing inside a folder: each named, as the user gave it,
+    with what is wrong; exit 2 when nothing else is usable, a listed problem beside records that are."""
+    runner = CliRunner()
+    device = runner.invoke(app, ["flows", "summary", "/dev/null"])
+    assert device.exit_code == 2 and "/dev/null: not a regular file or folder" in device.output
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "gone.log").symlink_to(tmp_path / "nothing-here.log")
+    broken = runner.invoke(app, ["flows", "summary", str(folder)])
+    assert broken.exit_code == 2 and f"{folder / 'gone.log'}: a link to no file" in broken.output
+    _write(folder / "g.log", [_v2("10.0.0.5", "10.0.9.9", 40000, 22)], " ".join(DEFAULT_FORMAT))
+    mixed = runner.invoke(app, ["flows", "summary", str(folder), "--json"])
+    assert mixed.exit_code == 0, mixed.output
+    report = json.loads(mixed.output)
+    assert report["records"] == 1 and "a link to no file" in json.dumps(report)
+    assert "Traceback" not in device.output + broken.output
+
 # --- the benchmark's generator: its ground truth recovered by the inference ------------------------------------------
 
 def _flowgen():  # type: ignore[no-untyped-def]

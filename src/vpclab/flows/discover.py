@@ -105,12 +105,19 @@ def discover(paths: list[Path], default_fields: tuple[str, ...]) -> Sources:
         if not given.exists():
             sources.problems.append(Problem(str(given), 0, MISSING, True))
             continue
+        if not given.is_file() and not given.is_dir():
+            sources.problems.append(Problem(str(given), 0, "not a regular file or folder (expected a flow-log file "
+                                            "or a folder of them)", True))
+            continue
         files, skipped = _walk(given)
         sources.skipped.extend(skipped)
         if given.is_dir() and not files:
             sources.problems.append(Problem(str(given), 0, "folder holds no flow-log file (expected *.log, *.log.gz, "
                                             "*.parquet or CloudWatch *.json, any nesting)", True))
         for path in files:
+            if not path.exists():  # a link to nothing, found in a folder
+                sources.problems.append(Problem(str(path), 0, "a link to no file (cannot be read)", True))
+                continue
             sources.shown[str(path.resolve())] = str(path)
             _classify(path.resolve(), sources, groups, default_fields)
     sources.text = list(groups.values())
@@ -119,8 +126,12 @@ def discover(paths: list[Path], default_fields: tuple[str, ...]) -> Sources:
 
 def _classify(path: Path, sources: Sources, groups: dict, default_fields: tuple[str, ...]) -> None:  # type: ignore[type-arg]
     name = str(path)
-    with open(path, "rb") as raw:
-        magic = raw.read(4)
+    try:
+        with open(path, "rb") as raw:
+            magic = raw.read(4)
+    except OSError as error:
+        sources.problems.append(Problem(name, 0, f"cannot be read: {error.strerror or error}", True))
+        return
     if magic == b"PAR1":
         sources.parquet.append(name)
         return
