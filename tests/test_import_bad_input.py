@@ -107,8 +107,20 @@ def test_a_malformed_security_groups_file_leaves_enis_naming_unknown_groups_exit
 REFUSED = {  # a value AWS refuses: the file, how to spoil it, the one line that must say so
     "port 70000": (  # aws-semantics.md §1.1, §6.1: ports are 0-65535; a rule (one per peer) is at its peer's path
         "SecurityGroups.json", lambda d: d["SecurityGroups"][1]["IpPermissions"][0].update(ToPort=70000),
-        ("SecurityGroups.json: $.SecurityGroups[1].IpPermissions[0].IpRanges[0]: security_groups.sg-5a0e0001"
+        ("SecurityGroups.json: $.SecurityGroups[1].IpPermissions[0]: security_groups.sg-5a0e0001"
          ".ingress[1].ports: port 443-70000 is out of range: expected 0-65535")),
+    "port 'twenty-two'": (  # §6.1: FromPort/ToPort are integers; the ports are the permission's, not its peer's
+        "SecurityGroups.json", lambda d: d["SecurityGroups"][1]["IpPermissions"][0].update(FromPort="twenty-two"),
+        ("SecurityGroups.json: $.SecurityGroups[1].IpPermissions[0]: security_groups.sg-5a0e0001"
+         ".ingress[1].ports: ports 'twenty-two-443' is not valid: expected a number 0-65535 or a range FROM-TO")),
+    "ICMP type 'echo'": (  # §1.1, §6.1: an ICMP permission's FromPort is the type, a number
+        "SecurityGroups.json", lambda d: d["SecurityGroups"][1]["IpPermissions"][0].update(
+            IpProtocol="icmp", FromPort="echo", ToPort=-1),
+        ("SecurityGroups.json: $.SecurityGroups[1].IpPermissions[0]: security_groups.sg-5a0e0001"
+         ".ingress[1].icmp: ICMP type 'echo' is not valid: expected a number 0-255, -1 or a name (address-mask-reply, "
+         "address-mask-request, dest-unreachable, destination-unreachable, echo-reply, echo-request, info-reply, "
+         "info-request, parameter-problem, redirect, router-advertisement, router-solicitation, source-quench, "
+         "time-exceeded, timestamp-reply, timestamp-request)")),
     "NACL entry 0": (  # aws-semantics.md §3.1, §6.3: rule numbers are 1-32766 (32767 and up are the `*` rules)
         "NetworkAcls.json", lambda d: d["NetworkAcls"][1]["Entries"][2].update(RuleNumber=0),
         ("NetworkAcls.json: $.NetworkAcls[1].Entries[2]: nacls.acl-5a0e0001.ingress[1].rule: rule number 0 is out of "

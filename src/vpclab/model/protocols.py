@@ -130,8 +130,15 @@ class PortRange:
                 return ALL_PORTS
             if "-" in text.lstrip("-"):
                 lo, _, hi = text.partition("-")
-                a = _int(lo, "port", "a number 0-65535 or a range FROM-TO")
-                b = _int(hi, "port", "a number 0-65535 or a range FROM-TO")
+                try:
+                    a = _int(lo, "port", "a number 0-65535 or a range FROM-TO")
+                    b = _int(hi, "port", "a number 0-65535 or a range FROM-TO")
+                except ModelError:
+                    if text.count("-") == 1:
+                        raise  # the one bad side: port 'abc'
+                    # more dashes than FROM-TO has: name the whole value ('twenty-two-22' is no port 'twenty')
+                    raise ModelError(f"ports {value!r} is not valid: expected a number 0-65535 or a range "
+                                     "FROM-TO") from None
                 return cls._checked(a, b, value)
         if value == -1:
             return ALL_PORTS

@@ -60,7 +60,7 @@ def read_security_groups(doc: Document, groups: list[Record], rules: list[Record
         for key, direction in (("IpPermissions", "ingress"), ("IpPermissionsEgress", "egress")):
             for permission in group.children(key):
                 for rule, origin in _permission_rules(doc, permission, owner):
-                    doc.append(path + (direction,), rule, origin)
+                    _append_rule(doc, path + (direction,), rule, origin, permission)
     _groups_from_rules(doc, rules)
 
 
@@ -84,7 +84,16 @@ def _groups_from_rules(doc: Document, rules: list[Record]) -> None:
                 doc.warn(rule.origin, "security group rule without a peer: skipped")
                 continue
             direction = "egress" if rule.data.get("IsEgress") is True else "ingress"
-            doc.append(("security_groups", ident, direction), {**_ports_of(rule), **peer}, rule.origin)
+            _append_rule(doc, ("security_groups", ident, direction), {**_ports_of(rule), **peer}, rule.origin, rule)
+
+
+def _append_rule(doc: Document, path: tuple[str, ...], rule: dict[str, Any], origin: Origin, ports_at: Record) -> None:
+    """Append a rule located at its peer, its ports or ICMP type at the record holding FromPort/ToPort (for an
+    IpPermission not the peer but the permission: an error in its ports points there)."""
+    index = doc.append(path, rule, origin)
+    for key in ("ports", "icmp"):
+        if key in rule:
+            doc.origins[path + (index, key)] = ports_at.origin
 
 
 def match(proto: Any, ports: tuple[Any, Any] | None, icmp: tuple[Any, Any] | None) -> dict[str, Any]:
