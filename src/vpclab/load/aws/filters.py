@@ -9,6 +9,7 @@ from typing import Any
 from vpclab.errors import Origin
 from vpclab.load.aws.records import Record, present
 from vpclab.load.document import Document
+from vpclab.load.problems import Path
 
 #: RuleNumber of the `*` deny entries (IPv4 32767, IPv6 32768): AWS adds them, so the document leaves them out
 #: (those two numbers only, and only as denies: 40000 is an error, not a `*` entry).
@@ -87,7 +88,7 @@ def _groups_from_rules(doc: Document, rules: list[Record]) -> None:
             _append_rule(doc, ("security_groups", ident, direction), {**_ports_of(rule), **peer}, rule.origin, rule)
 
 
-def _append_rule(doc: Document, path: tuple[str, ...], rule: dict[str, Any], origin: Origin, ports_at: Record) -> None:
+def _append_rule(doc: Document, path: Path, rule: dict[str, Any], origin: Origin, ports_at: Record) -> None:
     """Append a rule located at its peer, its ports or ICMP type at the record holding FromPort/ToPort (for an
     IpPermission not the peer but the permission: an error in its ports points there)."""
     index = doc.append(path, rule, origin)
